@@ -1,0 +1,33 @@
+# fai-rl daily work. `make help` lists the targets. The first target that needs it creates .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install train test test-fast clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install fai-rl with pinned dependencies (CPU torch)
+
+train: $(STAMP) ## run the default job (DPO, tiny model, CPU); pass overrides with ARGS="key=value ..."
+	$(BIN)/fai-rl $(ARGS)
+
+test: $(STAMP) ## run the whole test suite (slow multi-process tests included)
+	$(BIN)/python -m pytest $(ARGS)
+
+test-fast: $(STAMP) ## run the tests not marked slow
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+clean: ## remove run outputs (runs/, logs/, models/, multirun/ contents)
+	rm -rf runs logs models outputs
+	find multirun -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -1,0 +1,3 @@
+from fai_rl.cli import main
+
+main()

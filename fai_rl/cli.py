@@ -1,0 +1,75 @@
+"""`fai-rl`: compose (Hydra) -> validate (schema) -> write the run dir -> launch. Returns the objective."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from fai_rl.config.errors import ConfigError
+from fai_rl.config.overrides import CONF_DIR, check_overrides
+from fai_rl.config.validate import to_dict, validate
+
+_task_started = False
+
+
+def _model_dir(single_run_default: str) -> str:
+    """Single run: the given default; multirun job: <job dir>/model, so jobs never share an output dir."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return os.path.join(HydraConfig.get().runtime.output_dir, "model")
+    return single_run_default
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("fai_rl.model_dir"):
+        OmegaConf.register_new_resolver("fai_rl.model_dir", _model_dir)
+
+
+def fail(err: Exception) -> "typing.NoReturn":  # noqa: F821
+    print(f"fai-rl: error: {err}", file=sys.stderr, flush=True)
+    sys.exit(getattr(err, "exit_code", 2))
+
+
+def write_resolved_config(run) -> Path:
+    path = Path(run.run_dir) / "config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create(to_dict(run))))
+    return path
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+def hydra_entry(cfg: DictConfig):
+    global _task_started
+    _task_started = True
+    try:
+        run = validate(cfg)
+        write_resolved_config(run)
+        from fai_rl.launch import launch
+
+        summary = launch(run)
+    except ConfigError as err:
+        fail(err)
+    return summary.get("objective")
+
+
+def main():
+    register_resolvers()
+    try:
+        check_overrides(sys.argv[1:])
+    except ConfigError as err:
+        fail(err)
+    try:
+        return hydra_entry()
+    except SystemExit as exit_:
+        if exit_.code == 1 and not _task_started:  # Hydra refused the config before our task ran
+            raise SystemExit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""The one exception type for bad input: a message that names the culprit and what would be valid."""
+
+
+class ConfigError(ValueError):
+    """Bad configuration or input data; the CLI prints it on one line and exits with code 2."""
+
+    exit_code = 2

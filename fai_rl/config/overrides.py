@@ -1,0 +1,104 @@
+"""Check command-line overrides against the conf tree and the schema before Hydra composes them.
+
+Hydra would also refuse them, but with a traceback-like block and no suggestion; here the user gets one line
+naming the key, a "did you mean", and the valid choices.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+
+from .errors import ConfigError
+from .schema import RunConfig
+from .typed import did_you_mean, unknown_key_error
+
+CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
+FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn",
+                    "--config-dir", "-cd", "--info", "-i", "--experimental-rerun"}
+HELP_FLAGS = {"--help", "-h", "--hydra-help", "--shell-completion", "-sc", "--info", "-i"}
+
+
+def groups() -> list:
+    return sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra")
+
+
+def group_options(group: str) -> list:
+    folder = CONF_DIR / group
+    return sorted(str(p.relative_to(folder).with_suffix("")) for p in folder.rglob("*.yaml"))
+
+
+def override_args(argv: list) -> list:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in FLAGS_WITH_VALUE
+        else:
+            out.append(arg)
+    return out
+
+
+def _algorithm_fields() -> set:
+    from fai_rl import algorithms
+
+    names: set = set()
+    for trainer in algorithms.available():
+        names.update(f.name for f in dataclasses.fields(algorithms.load(trainer).Settings))
+    return names
+
+
+def _check_group(group: str, values: list) -> None:
+    options = group_options(group)
+    for value in values:
+        if value not in options and value not in ("null", None):
+            raise ConfigError(
+                f"unknown {group} '{value}'{did_you_mean(str(value), options)}; "
+                f"valid {group} options: {', '.join(options)}"
+            )
+
+
+def _check_key(key: str) -> None:
+    parts = key.split(".")
+    top = [f.name for f in dataclasses.fields(RunConfig)]
+    if parts[0] not in top:
+        raise unknown_key_error("", parts[0], top + groups())
+    if parts[0] == "algorithm":
+        if len(parts) > 1 and parts[1] not in _algorithm_fields():
+            raise unknown_key_error("algorithm", parts[1], _algorithm_fields())
+        return
+    cls = typing.get_type_hints(RunConfig)[parts[0]]
+    for depth, part in enumerate(parts[1:], start=1):
+        if not dataclasses.is_dataclass(cls):
+            return  # inside a list or a scalar: the full validation after composing checks it
+        names = [f.name for f in dataclasses.fields(cls)]
+        if part not in names:
+            raise unknown_key_error(".".join(parts[:depth]), part, names)
+        cls = typing.get_type_hints(cls)[part]
+
+
+def check_overrides(argv: list) -> None:
+    if any(arg in HELP_FLAGS for arg in argv):
+        return
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    args = override_args(argv)
+    try:
+        parsed = OverridesParser.create().parse_overrides(args)
+    except OverrideParseException as err:
+        raise ConfigError(f"cannot parse the command-line override: {str(err).splitlines()[0]}")
+    for override in parsed:
+        key = override.key_or_group
+        if key.startswith("hydra") or override.is_delete():
+            continue
+        group = key.split("/")[0].split("@")[0]
+        if group in groups() and "." not in key:
+            if override.is_sweep_override():
+                values = list(override.sweep_string_iterator())
+            else:
+                values = [override.get_value_element_as_str()] if override.value() is not None else [None]
+            _check_group(key.split("@")[0], values)
+        elif not override.is_add():
+            _check_key(key)

@@ -1,0 +1,98 @@
+"""Validate a composed config: types and unknown keys, then the cross-field rules, before any model loads."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from .errors import ConfigError
+from .schema import RunConfig
+from .typed import build
+
+
+def to_plain(cfg: Any) -> dict:
+    """DictConfig (resolved) or mapping -> plain dict."""
+    if isinstance(cfg, dict):
+        return cfg
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def validate(cfg: Any) -> RunConfig:
+    """Composed config (DictConfig or dict) -> typed RunConfig, or ConfigError naming the bad field."""
+    from fai_rl import algorithms
+
+    raw = dict(to_plain(cfg))
+    algo_raw = raw.pop("algorithm", None)
+    if not isinstance(algo_raw, Mapping) or "trainer" not in algo_raw:
+        raise ConfigError(
+            f"'algorithm' must be chosen from conf/algorithm ({', '.join(algorithms.available())}) "
+            "and set algorithm.trainer"
+        )
+    module = algorithms.load(str(algo_raw["trainer"]))
+    run = build(RunConfig, raw)
+    run.algorithm = build(module.Settings, dict(algo_raw), "algorithm")
+    check_common(run)
+    if hasattr(module, "check"):
+        module.check(run)
+    return run
+
+
+def _positive(value, where: str, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"'{where}' must be {bound}, got {value}")
+
+
+def check_common(run: RunConfig) -> None:
+    """Cross-field rules shared by every algorithm."""
+    t, d, m, h = run.training, run.data, run.model, run.hardware
+    _positive(t.learning_rate, "training.learning_rate")
+    _positive(t.per_device_train_batch_size, "training.per_device_train_batch_size")
+    _positive(t.per_device_eval_batch_size, "training.per_device_eval_batch_size")
+    _positive(t.gradient_accumulation_steps, "training.gradient_accumulation_steps")
+    _positive(t.num_train_epochs, "training.num_train_epochs")
+    _positive(t.logging_steps, "training.logging_steps")
+    _positive(t.save_steps, "training.save_steps")
+    _positive(t.warmup_steps, "training.warmup_steps", allow_zero=True)
+    _positive(t.dataloader_num_workers, "training.dataloader_num_workers", allow_zero=True)
+    if t.eval_steps is not None:
+        _positive(t.eval_steps, "training.eval_steps")
+    if t.max_steps == 0 or t.max_steps < -1:
+        raise ConfigError(f"'training.max_steps' must be > 0 (or -1 to use num_train_epochs), got {t.max_steps}")
+    if not t.output_dir.strip():
+        raise ConfigError("'training.output_dir' is empty; give a folder path such as models/my-run")
+    if not t.run_name.strip():
+        raise ConfigError("'training.run_name' is empty; give a name such as my-experiment")
+    if run.use_bf16 and run.use_fp16:
+        raise ConfigError("'training.bf16' and 'training.fp16' are both on; choose one precision")
+    _positive(d.max_length, "data.max_length")
+    _positive(d.max_prompt_length, "data.max_prompt_length")
+    if d.max_prompt_length >= d.max_length:
+        raise ConfigError(
+            f"'data.max_prompt_length' ({d.max_prompt_length}) must be smaller than 'data.max_length' "
+            f"({d.max_length}): the rest is the room left for responses"
+        )
+    if not d.datasets:
+        raise ConfigError("'data.datasets' is empty; give at least one dataset {name: ...}")
+    for group in ("datasets", "eval_datasets"):
+        for i, spec in enumerate(getattr(d, group)):
+            if not spec.name.strip():
+                raise ConfigError(f"'data.{group}.{i}.name' is empty; give a hub name, a local file or builtin:<name>")
+            if spec.max_samples is not None:
+                _positive(spec.max_samples, f"data.{group}.{i}.max_samples")
+    if not m.base_model_name.strip():
+        raise ConfigError("'model.base_model_name' is empty; give a hub name, a local folder or builtin:tiny")
+    if m.load_in_8bit and m.load_in_4bit:
+        raise ConfigError("'model.load_in_8bit' and 'model.load_in_4bit' are both on; choose one")
+    if (m.load_in_8bit or m.load_in_4bit) and h.device != "cuda":
+        raise ConfigError(
+            "'model.load_in_4bit'/'model.load_in_8bit' need a CUDA GPU (bitsandbytes); "
+            f"hardware.device is '{h.device}'"
+        )
+    _positive(h.num_processes, "hardware.num_processes")
+    _positive(h.num_nodes, "hardware.num_nodes")
+
+
+def to_dict(run: RunConfig) -> dict:
+    return dataclasses.asdict(run)

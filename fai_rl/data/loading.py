@@ -1,0 +1,91 @@
+"""Load one dataset spec: builtin:<name> (shipped), a local json/jsonl/csv/parquet file, or a hub dataset."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fai_rl.config.errors import ConfigError
+from fai_rl.config.schema import DatasetSpec
+
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+BUILTIN_PREFIX = "builtin:"
+FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+def builtin_names() -> list:
+    return sorted(p.name for p in BUNDLED.iterdir() if p.is_dir() and any(p.glob("*.jsonl")))
+
+
+def _builtin_file(spec: DatasetSpec) -> Path:
+    name = spec.name[len(BUILTIN_PREFIX):]
+    if name not in builtin_names():
+        raise ConfigError(f"unknown built-in dataset '{spec.name}'; valid: "
+                          + ", ".join(BUILTIN_PREFIX + n for n in builtin_names()))
+    path = BUNDLED / name / f"{spec.split}.jsonl"
+    if not path.exists():
+        splits = sorted(p.stem for p in (BUNDLED / name).glob("*.jsonl"))
+        raise ConfigError(f"built-in dataset '{spec.name}' has no split '{spec.split}'; valid: {', '.join(splits)}")
+    return path
+
+
+def check_jsonl(path: Path) -> None:
+    """Fail on the first malformed line with its number (datasets' own error does not say where)."""
+    with open(path) as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"dataset file {path}: line {number} is not valid JSON ({err.msg})")
+            if not isinstance(row, dict):
+                raise ConfigError(f"dataset file {path}: line {number} is not a JSON object")
+
+
+def _load_file(path: Path):
+    import datasets
+
+    fmt = FILE_FORMATS[path.suffix.lower()]
+    if not path.exists():
+        raise ConfigError(f"dataset file {path} does not exist")
+    if path.suffix.lower() == ".jsonl":
+        check_jsonl(path)
+    try:
+        return datasets.load_dataset(fmt, data_files=str(path), split="train")
+    except Exception as err:  # datasets raises many types for unreadable files
+        raise ConfigError(f"could not read dataset file {path}: {type(err).__name__}: {err}".splitlines()[0])
+
+
+def _load_hub(spec: DatasetSpec):
+    import datasets
+
+    try:
+        return datasets.load_dataset(spec.name, spec.subset, split=spec.split)
+    except Exception as err:
+        where = spec.name + (f" (subset {spec.subset})" if spec.subset else "") + f", split {spec.split}"
+        raise ConfigError(f"could not load dataset {where}: {type(err).__name__}: {err}".splitlines()[0])
+
+
+def load_spec(spec: DatasetSpec):
+    """One DatasetSpec -> datasets.Dataset (non-empty, at most max_samples rows)."""
+    if spec.name.startswith(BUILTIN_PREFIX):
+        ds = _load_file(_builtin_file(spec))
+    elif Path(spec.name).suffix.lower() in FILE_FORMATS:
+        ds = _load_file(Path(spec.name).expanduser())
+    else:
+        ds = _load_hub(spec)
+    if len(ds) == 0:
+        raise ConfigError(f"dataset '{spec.name}' (split {spec.split}) is empty")
+    if spec.max_samples is not None and spec.max_samples < len(ds):
+        ds = ds.select(range(spec.max_samples))
+    return ds
+
+
+def require_columns(ds, spec: DatasetSpec, columns: dict) -> None:
+    """columns: {config field: column name}; fail naming the dataset, the column and those it has."""
+    for field_name, column in columns.items():
+        if column not in ds.column_names:
+            raise ConfigError(
+                f"dataset '{spec.name}' has no column '{column}' (data.datasets[].{field_name}); "
+                f"its columns are: {', '.join(ds.column_names)}"
+            )

@@ -1,0 +1,74 @@
+"""Load tokenizer and causal LM from a hub name, a local folder or builtin:tiny, as the model section asks."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fai_rl.config.errors import ConfigError
+from fai_rl.config.schema import HardwareConfig, ModelConfig
+
+BUILTIN_PREFIX = "builtin:"
+
+
+def resolve_model_path(name: str) -> str:
+    """builtin:tiny -> its cached folder; a local path must be a model folder; anything else is a hub name."""
+    if name.startswith(BUILTIN_PREFIX):
+        which = name[len(BUILTIN_PREFIX):]
+        if which != "tiny":
+            raise ConfigError(f"unknown built-in model '{name}' in model.base_model_name; valid: builtin:tiny")
+        from .tiny import tiny_model_path
+
+        return str(tiny_model_path())
+    path = Path(name).expanduser()
+    looks_local = name.startswith((".", "/", "~")) or path.exists()
+    if looks_local:
+        if not path.is_dir():
+            raise ConfigError(f"model.base_model_name '{name}' is not a folder (a model folder holds config.json)")
+        if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
+            raise ConfigError(f"model.base_model_name '{name}' has no config.json; it is not a saved model folder")
+    return str(path) if looks_local else name
+
+
+def model_kwargs(mcfg: ModelConfig, hardware: HardwareConfig) -> dict:
+    import torch
+
+    kwargs = {"trust_remote_code": mcfg.trust_remote_code}
+    if mcfg.torch_dtype != "auto":
+        kwargs["dtype"] = getattr(torch, mcfg.torch_dtype)
+    kwargs["attn_implementation"] = "flash_attention_2" if mcfg.use_flash_attention else "sdpa"
+    if mcfg.load_in_8bit or mcfg.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        compute = getattr(torch, mcfg.torch_dtype) if mcfg.torch_dtype != "auto" else torch.bfloat16
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_8bit=mcfg.load_in_8bit, load_in_4bit=mcfg.load_in_4bit,
+            bnb_4bit_compute_dtype=compute, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        )
+    return kwargs
+
+
+def load_tokenizer(mcfg: ModelConfig, path: str | None = None):
+    from transformers import AutoTokenizer
+
+    path = path or resolve_model_path(mcfg.base_model_name)
+    try:
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=mcfg.trust_remote_code)
+    except OSError as err:
+        raise ConfigError(f"could not load the tokenizer of model.base_model_name '{mcfg.base_model_name}': {err}")
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = None):
+    from transformers import AutoModelForCausalLM
+
+    path = path or resolve_model_path(mcfg.base_model_name)
+    try:
+        return AutoModelForCausalLM.from_pretrained(path, **model_kwargs(mcfg, hardware))
+    except OSError as err:
+        raise ConfigError(f"could not load model.base_model_name '{mcfg.base_model_name}': {err}")
+
+
+def load_tokenizer_and_model(mcfg: ModelConfig, hardware: HardwareConfig):
+    path = resolve_model_path(mcfg.base_model_name)
+    return load_tokenizer(mcfg, path), load_model(mcfg, hardware, path)

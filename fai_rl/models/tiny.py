@@ -1,0 +1,96 @@
+"""The embedded default model: a ~100k-parameter Llama with a byte-level BPE tokenizer, built locally.
+
+`builtin:tiny` resolves to a folder in the cache (FAI_RL_CACHE, default ~/.cache/fai-rl) that is built once,
+deterministically, from text shipped in the package, and loaded with `from_pretrained` afterwards.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+BUILDER_VERSION = 1
+SPEC = {"vocab_size": 512, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 512}
+SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "<|end|>", "pad_token": "<pad>", "unk_token": "<unk>"}
+CHAT_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}<|end|>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+BUNDLED = Path(__file__).resolve().parent.parent / "data" / "bundled"
+
+
+def corpus_files() -> list:
+    return sorted(BUNDLED.glob("**/*.jsonl")) + sorted(BUNDLED.glob("**/*.txt"))
+
+
+def corpus_lines():
+    for path in corpus_files():
+        for line in path.read_text().splitlines():
+            if path.suffix == ".jsonl" and line.strip():
+                row = json.loads(line)
+                yield " ".join(str(v) for v in row.values())
+            elif line.strip():
+                yield line
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FAI_RL_CACHE", Path.home() / ".cache" / "fai-rl"))
+
+
+def fingerprint() -> str:
+    digest = hashlib.sha256(json.dumps([BUILDER_VERSION, SPEC, CHAT_TEMPLATE]).encode())
+    for path in corpus_files():
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def tiny_model_path() -> Path:
+    """Folder holding the tiny model and tokenizer; built on first use."""
+    target = cache_dir() / f"tiny-{fingerprint()}"
+    if not (target / "config.json").exists():
+        build(target)
+    return target
+
+
+def build_tokenizer():
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    specials = list(SPECIAL_TOKENS.values()) + CHAT_TOKENS
+    bpe.train_from_iterator(list(corpus_lines()), vocab_size=SPEC["vocab_size"], min_frequency=2,
+                            special_tokens=specials, show_progress=False)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, **SPECIAL_TOKENS,
+                                  additional_special_tokens=CHAT_TOKENS)
+    tok.chat_template = CHAT_TEMPLATE
+    tok.model_max_length = SPEC["max_position_embeddings"]
+    return tok
+
+
+def build(target: Path) -> None:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = build_tokenizer()
+    spec = dict(SPEC, vocab_size=len(tok))
+    config = LlamaConfig(**spec, tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(config)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        os.rename(tmp, target)  # atomic: concurrent builders (several ranks) race harmlessly
+    except OSError:
+        if not (target / "config.json").exists():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

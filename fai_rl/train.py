@@ -31,7 +31,7 @@ def train(run: RunConfig) -> dict:
 
     from transformers import set_seed
 
-    from fai_rl.models.loading import load_tokenizer_and_model
+    from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
     from fai_rl.tracking.metrics_log import MetricsLog
     from fai_rl.tracking.summary import describe, write_summary
     from fai_rl.training_args import common_args
@@ -40,8 +40,10 @@ def train(run: RunConfig) -> dict:
 
     datasets.disable_progress_bars()
     set_seed(run.training.seed)
-    tokenizer, model = load_tokenizer_and_model(run.model, run.hardware)
-    train_ds, eval_ds = module.load_data(run, tokenizer)
+    model_path = resolve_model_path(run.model.base_model_name)
+    tokenizer = load_tokenizer(run.model, model_path)
+    train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
+    model = load_model(run.model, run.hardware, model_path)
     log.info("%s: %d training rows, %s eval rows", run.algorithm.name, len(train_ds), len(eval_ds) if eval_ds else 0)
     trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run))
     metrics_log = MetricsLog(run_dir / "metrics.jsonl")

@@ -68,7 +68,3 @@ def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = N
     except OSError as err:
         raise ConfigError(f"could not load model.base_model_name '{mcfg.base_model_name}': {err}")
 
-
-def load_tokenizer_and_model(mcfg: ModelConfig, hardware: HardwareConfig):
-    path = resolve_model_path(mcfg.base_model_name)
-    return load_tokenizer(mcfg, path), load_model(mcfg, hardware, path)

@@ -1,0 +1,57 @@
+"""Shared test helpers: compose the real conf tree (shrunk for speed) and run the real CLI."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def compose(overrides=(), tmp_path: Path | None = None):
+    """The composed DictConfig for `overrides`, with run_dir/output_dir inside tmp_path."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from fai_rl.cli import register_resolvers
+    from fai_rl.config.overrides import CONF_DIR
+
+    register_resolvers()
+    extra = []
+    if tmp_path is not None:
+        extra = [f"run_dir={tmp_path / 'run'}", f"training.output_dir={tmp_path / 'model'}"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return hydra_compose(config_name="train", overrides=list(overrides) + extra)
+
+
+def make_run(overrides=(), tmp_path: Path | None = None):
+    """Compose and validate: a typed RunConfig ready for train()."""
+    from fai_rl.config.validate import validate
+
+    return validate(compose(overrides, tmp_path))
+
+
+def run_cli(*args, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
+    """Run `python -m fai_rl ARGS` as a user would; returns the CompletedProcess."""
+    full_env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "fai_rl", *args], cwd=cwd or REPO, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def tmp_cwd(tmp_path, monkeypatch):
+    """Run inside tmp_path so logs/, models/ and runs/ land there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -1,0 +1,52 @@
+"""Every config file under conf/ composes with the rest and validates."""
+from __future__ import annotations
+
+import pytest
+from conftest import REPO, make_run
+
+from fai_rl.config.overrides import group_options
+
+CASES = [(group, option) for group in ("model", "data", "algorithm", "hardware", "experiment")
+         for option in group_options(group)]
+
+
+@pytest.mark.parametrize("group,option", CASES, ids=[f"{g}={o}" for g, o in CASES])
+def test_every_config_composes_and_validates(group, option, tmp_path):
+    overrides = [f"{group}={option}"]
+    if group == "model" and option != "tiny":
+        overrides.append("hardware=gpu")
+    run = make_run(overrides, tmp_path)
+    if group in ("model", "data", "algorithm", "hardware"):
+        assert getattr(run, group) is not None
+    assert run.training.learning_rate > 0
+
+
+def test_groups_found_on_disk():
+    assert (REPO / "conf" / "train.yaml").exists()
+    assert {"tiny", "qwen2_5_0_5b"} <= set(group_options("model"))
+    assert "dpo" in group_options("algorithm")
+
+
+def test_seed_fields_present(tmp_path):
+    run = make_run([], tmp_path)
+    for name in ("base_model_name", "torch_dtype", "low_cpu_mem_usage", "load_in_8bit", "load_in_4bit",
+                 "use_flash_attention", "trust_remote_code"):
+        assert hasattr(run.model, name)
+    assert run.model.trust_remote_code is False
+    for name in ("max_length", "max_prompt_length", "remove_unused_columns"):
+        assert hasattr(run.data, name)
+    for name in ("prompt_column", "chosen_column", "rejected_column", "subset", "split"):
+        assert hasattr(run.data.datasets[0], name)
+    for name in ("output_dir", "run_name", "per_device_train_batch_size", "gradient_accumulation_steps",
+                 "learning_rate", "num_train_epochs", "warmup_steps", "logging_steps", "save_steps", "bf16",
+                 "fp16", "gradient_checkpointing", "dataloader_num_workers", "dataloader_pin_memory",
+                 "dataloader_drop_last", "save_only_model", "prediction_loss_only", "seed", "max_steps",
+                 "eval_steps"):
+        assert hasattr(run.training, name), name
+    for name in ("enabled", "project", "entity", "name", "tags"):
+        assert hasattr(run.wandb, name)
+
+
+def test_string_scientific_numbers_are_numbers(tmp_path):
+    run = make_run(["training.learning_rate='3e-4'"], tmp_path)
+    assert run.training.learning_rate == pytest.approx(3e-4)

@@ -40,14 +40,14 @@ def load_data(run, tokenizer):
     return train, evals
 
 
-def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict):
+def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
     from trl import DPOConfig, DPOTrainer
 
     a = run.algorithm
     config = DPOConfig(**args, beta=a.beta, loss_type=[a.loss_type], label_smoothing=a.label_smoothing,
                        precompute_ref_log_probs=a.precompute_ref_log_probs, max_length=run.data.max_length)
     return DPOTrainer(model=model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
-                      processing_class=tokenizer)
+                      processing_class=tokenizer, peft_config=peft_config)
 
 
 def policy_preference(trainer) -> dict:

@@ -11,6 +11,16 @@ MISSING = "???"
 
 
 @dataclass
+class LoraConfig:
+    enabled: bool = False
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: List[str] = field(default_factory=lambda: ["all-linear"])  # or names, e.g. [q_proj, v_proj]
+    merge_on_save: bool = False  # also write a merged full model to <output_dir>/merged
+
+
+@dataclass
 class ModelConfig:
     base_model_name: str = "builtin:tiny"  # hub name, local folder, or builtin:tiny
     torch_dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
@@ -19,6 +29,7 @@ class ModelConfig:
     load_in_4bit: bool = False
     use_flash_attention: bool = False  # flash_attention_2 instead of SDPA
     trust_remote_code: bool = False
+    lora: LoraConfig = field(default_factory=LoraConfig)
 
 
 @dataclass

@@ -60,11 +60,16 @@ def load_tokenizer(mcfg: ModelConfig, path: str | None = None):
 
 
 def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = None):
+    """The causal LM; a saved LoRA adapter folder loads its base model with the adapter on top, trainable."""
     from transformers import AutoModelForCausalLM
 
+    from .lora import adapter_base_model, is_adapter_folder, load_adapter
+
     path = path or resolve_model_path(mcfg.base_model_name)
+    weights = adapter_base_model(path) if is_adapter_folder(path) else path
     try:
-        return AutoModelForCausalLM.from_pretrained(path, **model_kwargs(mcfg, hardware))
+        model = AutoModelForCausalLM.from_pretrained(weights, **model_kwargs(mcfg, hardware))
     except OSError as err:
         raise ConfigError(f"could not load model.base_model_name '{mcfg.base_model_name}': {err}")
+    return load_adapter(model, path) if is_adapter_folder(path) else model
 

@@ -6,8 +6,11 @@ import os
 import time
 from pathlib import Path
 
+import yaml
+
 from fai_rl import algorithms
 from fai_rl.config.schema import RunConfig
+from fai_rl.config.validate import to_dict
 from fai_rl.output_guard import check_output_dir
 
 log = logging.getLogger("fai_rl")
@@ -34,9 +37,13 @@ def save_outputs(trainer, tokenizer, run: RunConfig, summary: dict) -> None:
     from fai_rl.models import lora
     from fai_rl.tracking.model_card import write_model_card
 
+    from fai_rl.models.loading import RUN_CONFIG_FILE
+    from fai_rl.tracking.secrets import redact
+
     out = Path(run.training.output_dir)
     tokenizer.save_pretrained(out)
     write_model_card(out, run, summary)
+    (out / RUN_CONFIG_FILE).write_text(yaml.safe_dump(redact(to_dict(run)), sort_keys=False))
     if run.model.lora.merge_on_save and hasattr(trainer.model, "merge_and_unload"):
         merged = lora.save_merged(trainer.model, tokenizer, out / "merged")
         write_model_card(merged, run, summary)
@@ -53,7 +60,6 @@ def train(run: RunConfig) -> dict:
     from fai_rl.tracking.run_log import attach_log_file
 
     log_file = attach_log_file(run.training.run_name) if main else None
-    os.environ.setdefault("WANDB_DIR", str(run_dir))
 
     import datasets
     from transformers import set_seed

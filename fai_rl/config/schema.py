@@ -104,6 +104,15 @@ class HardwareConfig:
 
 
 @dataclass
+class EvaluationConfig:
+    """Used by fai-rl-eval (and the saved-model evaluation after training)."""
+
+    reference_model: Optional[str] = None  # preference eval reference (default: the evaluated model's base)
+    max_new_tokens: int = 64  # prompt eval: length of the greedy generations
+    output: Optional[str] = None  # eval.json path (default: <run_dir>/eval.json)
+
+
+@dataclass
 class AlgorithmConfig:
     """Fields every algorithm has; each algorithm module subclasses it with its hyperparameters."""
 
@@ -119,6 +128,7 @@ class RunConfig:
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     run_dir: Optional[str] = None  # where the run's config, metrics and summary are written
 
     @property

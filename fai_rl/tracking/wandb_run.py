@@ -16,10 +16,11 @@ def start(run):
         return None
     import wandb
 
-    os.environ.setdefault("WANDB_DIR", str(run.run_dir or run.training.output_dir))
+    folder = str(run.run_dir or run.training.output_dir)
+    os.environ["WANDB_DIR"] = folder  # this run's, not a previous run's in the same process
     return wandb.init(project=run.wandb.project, entity=run.wandb.entity,
                       name=run.wandb.name or run.training.run_name, tags=list(run.wandb.tags),
-                      config=redact(to_dict(run)), dir=os.environ["WANDB_DIR"], reinit="finish_previous")
+                      config=redact(to_dict(run)), dir=folder, reinit="finish_previous")
 
 
 def finish(wandb_run) -> None:

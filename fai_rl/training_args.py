@@ -42,5 +42,5 @@ def common_args(run: RunConfig) -> dict:
         remove_unused_columns=run.data.remove_unused_columns,
         use_cpu=run.hardware.device == "cpu" and run.world_size == 1,
         report_to=["wandb"] if run.wandb.enabled else [],
-        disable_tqdm=False,
+        disable_tqdm=not t.progress_bar,
     )

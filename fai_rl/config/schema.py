@@ -81,6 +81,7 @@ class TrainingConfig:
     dataloader_drop_last: bool = True
     save_only_model: bool = True
     prediction_loss_only: bool = True
+    progress_bar: bool = True  # false: no tqdm bars (quiet logs for CI and batch jobs)
 
 
 @dataclass

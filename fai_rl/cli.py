@@ -8,7 +8,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.config.errors import ConfigError, RunStopped
 from fai_rl.config.overrides import CONF_DIR, check_overrides
 from fai_rl.config.validate import to_dict, validate
 
@@ -53,7 +53,7 @@ def hydra_entry(cfg: DictConfig):
         from fai_rl.launch import launch
 
         summary = launch(run)
-    except ConfigError as err:
+    except RunStopped as err:
         fail(err)
     return summary.get("objective")
 

@@ -55,8 +55,9 @@ def train(run: RunConfig) -> dict:
     run_dir = Path(run.run_dir or run.training.output_dir)
     module = algorithms.load(run.algorithm.trainer)
     main = is_main_process()
+    resuming = run.training.resume not in (False, "false")
     if main:
-        check_output_dir(run.training.output_dir, run.training.overwrite_output_dir)
+        check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or resuming)
     from fai_rl.tracking.run_log import attach_log_file
 
     log_file = attach_log_file(run.training.run_name) if main else None
@@ -64,6 +65,8 @@ def train(run: RunConfig) -> dict:
     import datasets
     from transformers import set_seed
 
+    from fai_rl.checkpoints import MarkCheckpointComplete, resolve_resume, set_aside_incomplete
+    from fai_rl.guards import Preempted, PreemptionGuard, guard_finite_loss
     from fai_rl.models.loading import load_tokenizer, resolve_model_path
     from fai_rl.tracking import wandb_run
     from fai_rl.tracking.metrics_log import MetricsLog
@@ -82,12 +85,24 @@ def train(run: RunConfig) -> dict:
         trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run),
                                        peft_config=peft_config)
         metrics_log = MetricsLog(run_dir / "metrics.jsonl")
-        trainer.add_callback(metrics_log)
+        preemption = PreemptionGuard()
+        for callback in (metrics_log, MarkCheckpointComplete(), preemption):
+            trainer.add_callback(callback)
+        guard_finite_loss(trainer)
+        if resuming and main:
+            set_aside_incomplete(run.training.output_dir)
+        resume_from = resolve_resume(run.training.resume, run.training.output_dir) if resuming else None
+        if resume_from:
+            log.info("resuming from %s", resume_from)
 
         eval_before = module.evaluate(trainer) if eval_ds is not None else {}
         train_started = time.time()
-        result = trainer.train()
+        result = trainer.train(resume_from_checkpoint=resume_from)
         train_runtime = time.time() - train_started
+        preemption.restore()
+        if preemption.requested:
+            raise Preempted(f"SIGTERM: stopped at step {trainer.state.global_step} after saving a checkpoint in "
+                            f"{run.training.output_dir}; start again with training.resume=auto to continue")
         eval_after = module.evaluate(trainer) if eval_ds is not None else {}
         trainer.save_model(run.training.output_dir)
     finally:
@@ -97,6 +112,7 @@ def train(run: RunConfig) -> dict:
         "algorithm": run.algorithm.name,
         "status": "completed",
         "steps": trainer.state.global_step,
+        "resumed_from": resume_from,
         "train_runtime_s": train_runtime,
         "total_runtime_s": time.time() - started,
         "train_loss": result.training_loss,

@@ -5,7 +5,7 @@ This module must stay free of torch/transformers/trl imports: it is read on ever
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Literal, Optional
+from typing import List, Literal, Optional, Union
 
 MISSING = "???"
 
@@ -57,6 +57,7 @@ class TrainingConfig:
     output_dir: str = "models/output"
     run_name: str = "fai-rl"
     overwrite_output_dir: bool = False
+    resume: Union[bool, str] = False  # auto: newest complete checkpoint in output_dir; or a checkpoint path
     per_device_train_batch_size: int = 1
     per_device_eval_batch_size: int = 8
     gradient_accumulation_steps: int = 1

@@ -64,6 +64,9 @@ def check_common(run: RunConfig) -> None:
         raise ConfigError("'training.output_dir' is empty; give a folder path such as models/my-run")
     if not t.run_name.strip():
         raise ConfigError("'training.run_name' is empty; give a name such as my-experiment")
+    if t.resume is not False and t.resume != "false" and t.save_only_model:
+        raise ConfigError("'training.resume' needs full checkpoints (optimizer, scheduler, RNG): "
+                          "set training.save_only_model=false")
     if run.use_bf16 and run.use_fp16:
         raise ConfigError("'training.bf16' and 'training.fp16' are both on; choose one precision")
     _positive(d.max_length, "data.max_length")

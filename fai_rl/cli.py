@@ -8,7 +8,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.config.errors import ConfigError, RunFailed
 from fai_rl.config.overrides import CONF_DIR, check_overrides
 from fai_rl.config.validate import to_dict, validate
 
@@ -28,6 +28,9 @@ def _model_dir(single_run_default: str) -> str:
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("fai_rl.model_dir"):
         OmegaConf.register_new_resolver("fai_rl.model_dir", _model_dir)
+
+
+register_resolvers()  # also in processes that only import this module (Hydra's submitit jobs)
 
 
 def fail(err: Exception) -> "typing.NoReturn":  # noqa: F821
@@ -52,7 +55,7 @@ def hydra_entry(cfg: DictConfig):
         from fai_rl.launch import launch
 
         summary = launch(run)
-    except ConfigError as err:
+    except (ConfigError, RunFailed) as err:
         fail(err)
     return summary.get("objective")
 

@@ -32,9 +32,11 @@ def train(run: RunConfig) -> dict:
     from transformers import set_seed
 
     from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
+    from fai_rl.tracking.eval_before import EvalBefore
     from fai_rl.tracking.metrics_log import MetricsLog
     from fai_rl.tracking.summary import describe, write_summary
-    from fai_rl.training_args import common_args
+    from fai_rl.launch import batch_line, check_batch_fits
+    from fai_rl.training_args import check_processes, common_args, held_parameters, sharded_loading
 
     import datasets
 
@@ -43,16 +45,23 @@ def train(run: RunConfig) -> dict:
     model_path = resolve_model_path(run.model.base_model_name)
     tokenizer = load_tokenizer(run.model, model_path)
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
-    model = load_model(run.model, run.hardware, model_path)
-    log.info("%s: %d training rows, %s eval rows", run.algorithm.name, len(train_ds), len(eval_ds) if eval_ds else 0)
+    check_batch_fits(run, len(train_ds))
+    with sharded_loading(run):  # ZeRO-3: each rank holds only its shard from the start
+        model = load_model(run.model, run.hardware, model_path)
+    log.info("model loaded: %s", held_parameters(model))
+    log.info("%s: %d training rows, %s eval rows; %s", run.algorithm.name, len(train_ds),
+             len(eval_ds) if eval_ds else 0, batch_line(run))
     trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run))
+    log.info(check_processes(run, trainer.accelerator))
     metrics_log = MetricsLog(run_dir / "metrics.jsonl")
     trainer.add_callback(metrics_log)
 
-    eval_before = module.evaluate(trainer) if eval_ds is not None else {}
+    eval_before = EvalBefore(trainer, module.evaluate)
+    if eval_ds is not None:
+        trainer.add_callback(eval_before)
     train_started = time.time()
     result = trainer.train()
-    train_runtime = time.time() - train_started
+    train_runtime = time.time() - train_started - eval_before.seconds
     eval_after = module.evaluate(trainer) if eval_ds is not None else {}
 
     trainer.save_model(run.training.output_dir)
@@ -60,11 +69,13 @@ def train(run: RunConfig) -> dict:
         "algorithm": run.algorithm.name,
         "status": "completed",
         "steps": trainer.state.global_step,
+        "world_size": trainer.accelerator.num_processes,
+        "effective_batch_size": run.effective_batch_size,
         "train_runtime_s": train_runtime,
         "total_runtime_s": time.time() - started,
         "train_loss": result.training_loss,
         "final_metrics": metrics_log.last_train_metrics(),
-        "eval_before": eval_before,
+        "eval_before": eval_before.metrics,
         "eval_after": eval_after,
         "headline_metrics": list(getattr(module, "HEADLINE", [])),
         "objective_metric": module.OBJECTIVE,

@@ -5,6 +5,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .hardware import check_hardware
 from .schema import RunConfig
 from .typed import build
 
@@ -90,8 +91,7 @@ def check_common(run: RunConfig) -> None:
             "'model.load_in_4bit'/'model.load_in_8bit' need a CUDA GPU (bitsandbytes); "
             f"hardware.device is '{h.device}'"
         )
-    _positive(h.num_processes, "hardware.num_processes")
-    _positive(h.num_nodes, "hardware.num_nodes")
+    check_hardware(run)
 
 
 def to_dict(run: RunConfig) -> dict:

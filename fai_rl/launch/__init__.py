@@ -70,6 +70,7 @@ def launch_workers(run: RunConfig) -> dict:
     if code != 0:
         if failure and failure.startswith("fai-rl: error: "):
             raise ConfigError(failure[len("fai-rl: error: "):])
-        raise RunFailed(f"training failed (launcher exit code {code}): {failure or 'no error line'}")
+        reason = (failure or "no error line").removeprefix("fai-rl: ")
+        raise RunFailed(f"training failed (launcher exit code {code}): {reason}")
     summary = Path(run.run_dir) / "summary.json"
     return json.loads(summary.read_text()) if summary.exists() else {}

@@ -15,6 +15,18 @@ from fai_rl.config.overrides import check_overrides, override_args
 from fai_rl.tracking.run_log import BACKGROUND_LOG, log_path
 
 
+def _first_of_sweeps(overrides: list) -> list:
+    """A sweep's first value for each swept key (a multirun's log is named after its first job)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    out = []
+    for text, parsed in zip(overrides, OverridesParser.create().parse_overrides(overrides)):
+        if parsed.is_sweep_override():
+            text = f"{parsed.get_key_element()}={next(iter(parsed.sweep_string_iterator()))}"
+        out.append(text)
+    return out
+
+
 def run_name(overrides: list) -> str:
     """training.run_name of the composed config (it may depend on the algorithm chosen)."""
     from hydra import compose, initialize_config_dir
@@ -24,7 +36,7 @@ def run_name(overrides: list) -> str:
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=override_args(overrides))
+        cfg = compose(config_name="train", overrides=_first_of_sweeps(override_args(overrides)))
     return str(cfg.training.run_name)
 
 

@@ -100,3 +100,10 @@ def test_background_rejects_bad_input_in_the_foreground(tmp_path):
                           env=full_env, capture_output=True, text=True)
     assert proc.returncode == 2 and "did you mean 'learning_rate'" in proc.stderr
     assert not (tmp_path / "logs").exists()
+
+
+def test_background_names_a_sweep_after_its_first_job():
+    from fai_rl.background import run_name
+
+    assert run_name(["-m", "training.run_name=first,second", "training.learning_rate=1e-4,1e-3"]) == "first"
+    assert run_name(["algorithm=dpo"]) == "fai-rl-dpo"

@@ -41,14 +41,15 @@ def fail(err: Exception) -> "typing.NoReturn":  # noqa: F821
 def write_resolved_config(run) -> Path:
     path = Path(run.run_dir) / "config.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(OmegaConf.to_yaml(OmegaConf.create(to_dict(run))))
+    from fai_rl.tracking.secrets import redact
+
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create(redact(to_dict(run)))))
     return path
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def hydra_entry(cfg: DictConfig):
-    global _task_started
-    _task_started = True
+    task_started()
     try:
         run = validate(cfg)
         write_resolved_config(run)
@@ -60,18 +61,28 @@ def hydra_entry(cfg: DictConfig):
     return summary.get("objective")
 
 
-def main():
+def run_hydra(entry):
+    """Check the overrides, then run a @hydra.main entry; a config Hydra refuses exits with 2, like ours."""
     register_resolvers()
     try:
         check_overrides(sys.argv[1:])
     except ConfigError as err:
         fail(err)
     try:
-        return hydra_entry()
+        return entry()
     except SystemExit as exit_:
         if exit_.code == 1 and not _task_started:  # Hydra refused the config before our task ran
             raise SystemExit(2)
         raise
+
+
+def task_started() -> None:
+    global _task_started
+    _task_started = True
+
+
+def main():
+    return run_hydra(hydra_entry)
 
 
 if __name__ == "__main__":

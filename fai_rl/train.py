@@ -6,8 +6,11 @@ import os
 import time
 from pathlib import Path
 
+import yaml
+
 from fai_rl import algorithms
 from fai_rl.config.schema import RunConfig
+from fai_rl.config.validate import to_dict
 from fai_rl.output_guard import check_output_dir
 
 log = logging.getLogger("fai_rl")
@@ -17,28 +20,57 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def load_policy(run: RunConfig, model_path: str):
+    """The model to train and the peft config for a fresh LoRA adapter (None when off or continuing one)."""
+    from fai_rl.models import lora
+    from fai_rl.models.loading import load_model
+
+    model = load_model(run.model, run.hardware, model_path)
+    if run.model.load_in_4bit or run.model.load_in_8bit:
+        model = lora.prepare_quantized(model, run.training.gradient_checkpointing)
+    fresh_adapter = run.model.lora.enabled and not lora.is_adapter_folder(model_path)
+    return model, lora.peft_config(run.model.lora) if fresh_adapter else None
+
+
+def save_outputs(trainer, tokenizer, run: RunConfig, summary: dict) -> None:
+    """Model (or adapter) + tokenizer + model card; with LoRA merge_on_save also <output_dir>/merged."""
+    from fai_rl.models import lora
+    from fai_rl.tracking.model_card import write_model_card
+
+    from fai_rl.models.loading import RUN_CONFIG_FILE
+    from fai_rl.tracking.secrets import redact
+
+    out = Path(run.training.output_dir)
+    tokenizer.save_pretrained(out)
+    write_model_card(out, run, summary)
+    (out / RUN_CONFIG_FILE).write_text(yaml.safe_dump(redact(to_dict(run)), sort_keys=False))
+    if run.model.lora.merge_on_save and hasattr(trainer.model, "merge_and_unload"):
+        merged = lora.save_merged(trainer.model, tokenizer, out / "merged")
+        write_model_card(merged, run, summary)
+
+
 def train(run: RunConfig) -> dict:
     """Train as `run` says; return (and write to <run_dir>/summary.json) the run summary."""
     started = time.time()
     run_dir = Path(run.run_dir or run.training.output_dir)
     module = algorithms.load(run.algorithm.trainer)
-    if is_main_process():
+    main = is_main_process()
+    if main:
         check_output_dir(run.training.output_dir, run.training.overwrite_output_dir)
     from fai_rl.tracking.run_log import attach_log_file
 
-    log_file = attach_log_file(run.training.run_name) if is_main_process() else None
-    os.environ.setdefault("WANDB_DIR", str(run_dir))
+    log_file = attach_log_file(run.training.run_name) if main else None
 
+    import datasets
     from transformers import set_seed
 
-    from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
+    from fai_rl.models.loading import load_tokenizer, resolve_model_path
+    from fai_rl.tracking import wandb_run
     from fai_rl.tracking.eval_before import EvalBefore
     from fai_rl.tracking.metrics_log import MetricsLog
     from fai_rl.tracking.summary import describe, write_summary
     from fai_rl.launch import batch_line, check_batch_fits
     from fai_rl.training_args import check_processes, common_args, held_parameters, sharded_loading
-
-    import datasets
 
     datasets.disable_progress_bars()
     set_seed(run.training.seed)
@@ -47,24 +79,29 @@ def train(run: RunConfig) -> dict:
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
     check_batch_fits(run, len(train_ds))
     with sharded_loading(run):  # ZeRO-3: each rank holds only its shard from the start
-        model = load_model(run.model, run.hardware, model_path)
+        model, peft_config = load_policy(run, model_path)
     log.info("model loaded: %s", held_parameters(model))
     log.info("%s: %d training rows, %s eval rows; %s", run.algorithm.name, len(train_ds),
              len(eval_ds) if eval_ds else 0, batch_line(run))
-    trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run))
-    log.info(check_processes(run, trainer.accelerator))
-    metrics_log = MetricsLog(run_dir / "metrics.jsonl")
-    trainer.add_callback(metrics_log)
+    tracker = wandb_run.start(run) if main else None
+    try:
+        trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run),
+                                       peft_config=peft_config)
+        log.info(check_processes(run, trainer.accelerator))
+        metrics_log = MetricsLog(run_dir / "metrics.jsonl")
+        trainer.add_callback(metrics_log)
 
-    eval_before = EvalBefore(trainer, module.evaluate)
-    if eval_ds is not None:
-        trainer.add_callback(eval_before)
-    train_started = time.time()
-    result = trainer.train()
-    train_runtime = time.time() - train_started - eval_before.seconds
-    eval_after = module.evaluate(trainer) if eval_ds is not None else {}
-
-    trainer.save_model(run.training.output_dir)
+        eval_before = EvalBefore(trainer, module.evaluate)
+        if eval_ds is not None:
+            trainer.add_callback(eval_before)
+        train_started = time.time()
+        result = trainer.train()
+        train_runtime = time.time() - train_started - eval_before.seconds
+        eval_after = module.evaluate(trainer) if eval_ds is not None else {}
+        trainer.save_model(run.training.output_dir)
+    finally:
+        wandb_run.finish(tracker)
+    final = metrics_log.last_train_metrics()
     summary = {
         "algorithm": run.algorithm.name,
         "status": "completed",
@@ -74,18 +111,18 @@ def train(run: RunConfig) -> dict:
         "train_runtime_s": train_runtime,
         "total_runtime_s": time.time() - started,
         "train_loss": result.training_loss,
-        "final_metrics": metrics_log.last_train_metrics(),
+        "final_metrics": final,
         "eval_before": eval_before.metrics,
         "eval_after": eval_after,
         "headline_metrics": list(getattr(module, "HEADLINE", [])),
         "objective_metric": module.OBJECTIVE,
-        "objective": eval_after.get(module.OBJECTIVE, metrics_log.last_train_metrics().get(module.OBJECTIVE)),
+        "objective": eval_after.get(module.OBJECTIVE, final.get(module.OBJECTIVE)),
         "output_dir": str(Path(run.training.output_dir).resolve()),
         "run_dir": str(run_dir.resolve()),
         "log_file": str(log_file.resolve()) if log_file else None,
     }
-    if is_main_process():
-        tokenizer.save_pretrained(run.training.output_dir)
+    if main:
+        save_outputs(trainer, tokenizer, run, summary)
         write_summary(run_dir / "summary.json", summary)
         print(describe(summary), flush=True)
     return summary

@@ -59,7 +59,7 @@ def common_args(run: RunConfig) -> dict:
         eval_steps=t.eval_steps if eval_on else None,
         bf16=run.use_bf16,
         fp16=run.use_fp16,
-        gradient_checkpointing=t.gradient_checkpointing,
+        activation_checkpointing=t.gradient_checkpointing,  # the seed name; transformers 5 renamed it
         dataloader_num_workers=t.dataloader_num_workers,
         dataloader_pin_memory=t.dataloader_pin_memory,
         dataloader_drop_last=t.dataloader_drop_last,
@@ -68,7 +68,7 @@ def common_args(run: RunConfig) -> dict:
         remove_unused_columns=run.data.remove_unused_columns,
         **distributed_args(run),
         report_to=["wandb"] if run.wandb.enabled else [],
-        disable_tqdm=False,
+        disable_tqdm=not t.progress_bar,
     )
 
 

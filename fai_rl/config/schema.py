@@ -11,6 +11,16 @@ MISSING = "???"
 
 
 @dataclass
+class LoraConfig:
+    enabled: bool = False
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: List[str] = field(default_factory=lambda: ["all-linear"])  # or names, e.g. [q_proj, v_proj]
+    merge_on_save: bool = False  # also write a merged full model to <output_dir>/merged
+
+
+@dataclass
 class ModelConfig:
     base_model_name: str = "builtin:tiny"  # hub name, local folder, or builtin:tiny
     torch_dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
@@ -19,6 +29,7 @@ class ModelConfig:
     load_in_4bit: bool = False
     use_flash_attention: bool = False  # flash_attention_2 instead of SDPA
     trust_remote_code: bool = False
+    lora: LoraConfig = field(default_factory=LoraConfig)
 
 
 @dataclass
@@ -70,6 +81,7 @@ class TrainingConfig:
     dataloader_drop_last: bool = True
     save_only_model: bool = True
     prediction_loss_only: bool = True
+    progress_bar: bool = True  # false: no tqdm bars (quiet logs for CI and batch jobs)
 
 
 @dataclass
@@ -99,6 +111,15 @@ class HardwareConfig:
 
 
 @dataclass
+class EvaluationConfig:
+    """Used by fai-rl-eval (and the saved-model evaluation after training)."""
+
+    reference_model: Optional[str] = None  # preference eval reference (default: the evaluated model's base)
+    max_new_tokens: int = 64  # prompt eval: length of the greedy generations
+    output: Optional[str] = None  # eval.json path (default: <run_dir>/eval.json)
+
+
+@dataclass
 class AlgorithmConfig:
     """Fields every algorithm has; each algorithm module subclasses it with its hyperparameters."""
 
@@ -114,6 +135,7 @@ class RunConfig:
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     run_dir: Optional[str] = None  # where the run's config, metrics and summary are written
 
     @property

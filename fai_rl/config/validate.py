@@ -86,11 +86,23 @@ def check_common(run: RunConfig) -> None:
         raise ConfigError("'model.base_model_name' is empty; give a hub name, a local folder or builtin:tiny")
     if m.load_in_8bit and m.load_in_4bit:
         raise ConfigError("'model.load_in_8bit' and 'model.load_in_4bit' are both on; choose one")
+    if (m.load_in_8bit or m.load_in_4bit) and not m.lora.enabled:
+        raise ConfigError(
+            "'model.load_in_4bit'/'model.load_in_8bit' need 'model.lora.enabled=true' (QLoRA): "
+            "quantised weights cannot be trained directly"
+        )
     if (m.load_in_8bit or m.load_in_4bit) and h.device != "cuda":
         raise ConfigError(
             "'model.load_in_4bit'/'model.load_in_8bit' need a CUDA GPU (bitsandbytes); "
             f"hardware.device is '{h.device}'"
         )
+    if m.lora.enabled:
+        _positive(m.lora.r, "model.lora.r")
+        _positive(m.lora.alpha, "model.lora.alpha")
+        if not 0.0 <= m.lora.dropout < 1.0:
+            raise ConfigError(f"'model.lora.dropout' must be in [0, 1), got {m.lora.dropout}")
+        if not m.lora.target_modules:
+            raise ConfigError("'model.lora.target_modules' is empty; use [all-linear] or module names like [q_proj]")
     check_hardware(run)
 
 

@@ -148,3 +148,13 @@ def test_dry_run_imports_no_torch(tmp_path):
             "try:\n    main()\nexcept SystemExit:\n    pass\nprint('HEAVY', 'torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True).stdout
     assert "HEAVY False" in out, out
+
+
+def test_workers_read_back_the_validated_run(tmp_path):
+    """Every rank rebuilds exactly the front process's RunConfig from <run_dir>/config.yaml."""
+    from fai_rl.cli import write_resolved_config
+    from fai_rl.worker import load_run
+
+    run = make_run(["hardware=cpu2_zero3", "training.learning_rate=3e-4", "evaluation.max_new_tokens=17"], tmp_path)
+    write_resolved_config(run)
+    assert load_run(run.run_dir) == run

@@ -121,6 +121,7 @@ BAD_HARDWARE = [
     (["hardware=gpu8_zero3_offload", "training.optim=adafactor"], "training.optim"),
     (["hardware=multinode", "hardware.machine_rank=2"], "hardware.machine_rank"),
     (["hardware.num_processes=0"], "hardware.num_processes"),
+    (["hardware=cpu2_zero3", "model.lora.enabled=true", "model.lora.merge_on_save=true"], "merge_on_save"),
 ]
 
 

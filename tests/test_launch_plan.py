@@ -38,7 +38,8 @@ def test_dry_run_gpu8_zero3_offload(tmp_path):
     assert zero["stage"] == 3 and zero["stage3_gather_16bit_weights_on_model_save"] is True
     assert zero["offload_optimizer"]["device"] == "cpu" and zero["offload_param"]["device"] == "cpu"
     assert ds["optimizer"]["type"] == "AdamW" and ds["bf16"]["enabled"] is True
-    assert (ds["train_batch_size"], ds["train_micro_batch_size_per_gpu"], ds["gradient_accumulation_steps"]) == (64, 2, 4)
+    batch = (ds["train_batch_size"], ds["train_micro_batch_size_per_gpu"], ds["gradient_accumulation_steps"])
+    assert batch == (64, 2, 4)
 
 
 def test_dry_run_multinode_prints_one_command_per_node(tmp_path):

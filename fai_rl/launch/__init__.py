@@ -61,7 +61,9 @@ def launch_workers(run: RunConfig) -> dict:
         raise ConfigError("'hardware.main_process_ip' is not set and no scheduler variable gives it "
                           "(MASTER_ADDR, SLURM_JOB_NODELIST); set it to the host name of node 0")
     argv, extra = commands.launch_argv(run, rdzv), commands.worker_env(run)
-    print(f"fai-rl: launching {run.world_size} processes: {commands.shell_line(argv, extra)}", flush=True)
+    where = f"{run.hardware.num_processes} of {run.world_size} processes" if run.hardware.num_nodes > 1 else \
+        f"{run.world_size} processes"
+    print(f"fai-rl: launching {where}: {commands.shell_line(argv, extra)}", flush=True)
     try:
         code, failure = run_supervised(argv, {**os.environ, **extra})
     except Interrupted as stop:

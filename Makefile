@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-fast faults clean
+.PHONY: help install train train-bg test test-fast faults clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ install: $(STAMP) ## create .venv and install fai-rl with pinned dependencies (C
 
 train: $(STAMP) ## run the default job (DPO, tiny model, CPU); pass overrides with ARGS="key=value ..."
 	$(BIN)/fai-rl $(ARGS)
+
+train-bg: $(STAMP) ## like train, detached: survives the shell, output in logs/<run_name>-<time>.log, prints PID
+	$(BIN)/python -m fai_rl.background $(ARGS)
 
 test: $(STAMP) ## run the whole test suite (slow multi-process tests included)
 	$(BIN)/python -m pytest $(ARGS)

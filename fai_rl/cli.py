@@ -30,6 +30,9 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("fai_rl.model_dir", _model_dir)
 
 
+register_resolvers()  # also in processes that only import this module (Hydra's submitit jobs)
+
+
 def fail(err: Exception) -> "typing.NoReturn":  # noqa: F821
     print(f"fai-rl: error: {err}", file=sys.stderr, flush=True)
     sys.exit(getattr(err, "exit_code", 2))

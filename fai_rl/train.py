@@ -69,21 +69,28 @@ def train(run: RunConfig) -> dict:
     from fai_rl.guards import Preempted, PreemptionGuard, guard_finite_loss
     from fai_rl.models.loading import load_tokenizer, resolve_model_path
     from fai_rl.tracking import wandb_run
+    from fai_rl.tracking.eval_before import EvalBefore
     from fai_rl.tracking.metrics_log import MetricsLog
     from fai_rl.tracking.summary import describe, write_summary
-    from fai_rl.training_args import common_args
+    from fai_rl.launch import batch_line, check_batch_fits
+    from fai_rl.training_args import check_processes, common_args, held_parameters, sharded_loading
 
     datasets.disable_progress_bars()
     set_seed(run.training.seed)
     model_path = resolve_model_path(run.model.base_model_name)
     tokenizer = load_tokenizer(run.model, model_path)
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
-    model, peft_config = load_policy(run, model_path)
-    log.info("%s: %d training rows, %s eval rows", run.algorithm.name, len(train_ds), len(eval_ds) if eval_ds else 0)
+    check_batch_fits(run, len(train_ds))
+    with sharded_loading(run):  # ZeRO-3: each rank holds only its shard from the start
+        model, peft_config = load_policy(run, model_path)
+    log.info("model loaded: %s", held_parameters(model))
+    log.info("%s: %d training rows, %s eval rows; %s", run.algorithm.name, len(train_ds),
+             len(eval_ds) if eval_ds else 0, batch_line(run))
     tracker = wandb_run.start(run) if main else None
     try:
         trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run),
                                        peft_config=peft_config)
+        log.info(check_processes(run, trainer.accelerator))
         metrics_log = MetricsLog(run_dir / "metrics.jsonl")
         preemption = PreemptionGuard()
         for callback in (metrics_log, MarkCheckpointComplete(), preemption):
@@ -95,10 +102,12 @@ def train(run: RunConfig) -> dict:
         if resume_from:
             log.info("resuming from %s", resume_from)
 
-        eval_before = module.evaluate(trainer) if eval_ds is not None else {}
+        eval_before = EvalBefore(trainer, module.evaluate)
+        if eval_ds is not None:
+            trainer.add_callback(eval_before)
         train_started = time.time()
         result = trainer.train(resume_from_checkpoint=resume_from)
-        train_runtime = time.time() - train_started
+        train_runtime = time.time() - train_started - eval_before.seconds
         preemption.restore()
         if preemption.requested:
             raise Preempted(f"SIGTERM: stopped at step {trainer.state.global_step} after saving a checkpoint in "
@@ -113,11 +122,13 @@ def train(run: RunConfig) -> dict:
         "status": "completed",
         "steps": trainer.state.global_step,
         "resumed_from": resume_from,
+        "world_size": trainer.accelerator.num_processes,
+        "effective_batch_size": run.effective_batch_size,
         "train_runtime_s": train_runtime,
         "total_runtime_s": time.time() - started,
         "train_loss": result.training_loss,
         "final_metrics": final,
-        "eval_before": eval_before,
+        "eval_before": eval_before.metrics,
         "eval_after": eval_after,
         "headline_metrics": list(getattr(module, "HEADLINE", [])),
         "objective_metric": module.OBJECTIVE,

@@ -11,3 +11,9 @@ class ConfigError(RunStopped, ValueError):
     """Bad configuration or input data: the message names the culprit and what would be valid. Exit code 2."""
 
     exit_code = 2
+
+
+class RunFailed(RunStopped, RuntimeError):
+    """Training failed in a launched worker; the CLI prints the worker's error line and exits with code 1."""
+
+    exit_code = 1

@@ -103,6 +103,12 @@ class HardwareConfig:
     zero_stage: Literal[0, 2, 3] = 0
     offload: Literal["none", "optimizer", "optimizer_and_params"] = "none"
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    # rendezvous of several nodes; null = from the scheduler's environment (MASTER_ADDR/MASTER_PORT/NODE_RANK,
+    # SLURM_JOB_NODELIST/SLURM_NODEID), else 29500 for the port and 0 for the rank
+    main_process_ip: Optional[str] = None
+    main_process_port: Optional[int] = None
+    machine_rank: Optional[int] = None
+    dry_run: bool = False  # print the launch command(s) and the DeepSpeed config, train nothing
 
 
 @dataclass
@@ -148,3 +154,9 @@ class RunConfig:
     @property
     def world_size(self) -> int:
         return self.hardware.num_processes * self.hardware.num_nodes
+
+    @property
+    def effective_batch_size(self) -> int:
+        """Training examples per optimizer step: per-device batch x accumulation x processes."""
+        t = self.training
+        return t.per_device_train_batch_size * t.gradient_accumulation_steps * self.world_size

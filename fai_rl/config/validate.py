@@ -5,6 +5,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .hardware import check_hardware
 from .schema import RunConfig
 from .typed import build
 
@@ -105,8 +106,7 @@ def check_common(run: RunConfig) -> None:
             raise ConfigError(f"'model.lora.dropout' must be in [0, 1), got {m.lora.dropout}")
         if not m.lora.target_modules:
             raise ConfigError("'model.lora.target_modules' is empty; use [all-linear] or module names like [q_proj]")
-    _positive(h.num_processes, "hardware.num_processes")
-    _positive(h.num_nodes, "hardware.num_nodes")
+    check_hardware(run)
 
 
 def to_dict(run: RunConfig) -> dict:

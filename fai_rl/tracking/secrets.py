@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import re
 
-SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
+# a key named like a secret ("hub_token", "api_key"), not one that merely counts tokens ("max_new_tokens")
+SECRET_KEY = re.compile(r"(api[_-]?key|(^|[_-])token$|secret|password|passwd|credential)", re.IGNORECASE)
 SECRET_ENV = ("WANDB_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_TOKEN")
 REDACTED = "<redacted>"
 

@@ -1,0 +1,68 @@
+"""Detached runs (`make train-bg ARGS=...`, the seed's --nohup): a new session that outlives the shell, all
+output in logs/<run_name>-<time>.log; prints the PID and the log path.
+
+    python -m fai_rl.background [overrides ...]
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fai_rl.config.errors import ConfigError
+from fai_rl.config.overrides import check_overrides, override_args
+from fai_rl.tracking.run_log import BACKGROUND_LOG, log_path
+
+
+def _first_of_sweeps(overrides: list) -> list:
+    """A sweep's first value for each swept key (a multirun's log is named after its first job)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    out = []
+    for text, parsed in zip(overrides, OverridesParser.create().parse_overrides(overrides)):
+        if parsed.is_sweep_override():
+            text = f"{parsed.get_key_element()}={next(iter(parsed.sweep_string_iterator()))}"
+        out.append(text)
+    return out
+
+
+def run_name(overrides: list) -> str:
+    """training.run_name of the composed config (it may depend on the algorithm chosen)."""
+    from hydra import compose, initialize_config_dir
+
+    from fai_rl.cli import register_resolvers
+    from fai_rl.config.overrides import CONF_DIR
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=_first_of_sweeps(override_args(overrides)))
+    return str(cfg.training.run_name)
+
+
+def detach(fai_rl_args: list, name: str) -> tuple:
+    """Start `python -m fai_rl ARGS` in its own session writing to logs/<name>-<time>.log; return (pid, log)."""
+    log = log_path(name).resolve()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "fai_rl", *fai_rl_args], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, BACKGROUND_LOG: str(log)})
+    print(f"fai-rl: running in the background, PID {proc.pid}\n  log:  {log}\n"
+          f"  follow: tail -f {log}\n  stop:   kill {proc.pid}", flush=True)
+    return proc.pid, log
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        check_overrides(argv)  # bad input fails here, in the foreground, not in the log
+        detach(argv, run_name(argv))
+    except ConfigError as err:
+        print(f"fai-rl: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

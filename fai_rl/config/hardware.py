@@ -1,0 +1,29 @@
+"""Cross-field rules of the hardware section (processes, nodes, ZeRO stage, offload, rendezvous)."""
+from __future__ import annotations
+
+from .errors import ConfigError
+
+ADAMW_OPTIMS = ("adamw_torch", "adamw_torch_fused", "adamw_hf", "adamw")
+
+
+def check_hardware(run) -> None:
+    h = run.hardware
+    for name in ("num_processes", "num_nodes"):
+        if getattr(h, name) <= 0:
+            raise ConfigError(f"'hardware.{name}' must be > 0, got {getattr(h, name)}")
+    if h.offload != "none" and h.zero_stage == 0:
+        raise ConfigError(f"'hardware.offload={h.offload}' needs DeepSpeed ZeRO: set hardware.zero_stage to 2 or 3")
+    if h.offload == "optimizer_and_params" and h.zero_stage != 3:
+        raise ConfigError("'hardware.offload=optimizer_and_params' offloads parameters, which only ZeRO-3 "
+                          f"partitions: set hardware.zero_stage=3 (got {h.zero_stage}) or hardware.offload=optimizer")
+    if h.offload != "none" and run.training.optim not in ADAMW_OPTIMS:
+        raise ConfigError(f"'hardware.offload={h.offload}' runs DeepSpeed's CPU AdamW; 'training.optim' "
+                          f"'{run.training.optim}' cannot be offloaded: use one of {', '.join(ADAMW_OPTIMS)}")
+    if h.machine_rank is not None and not 0 <= h.machine_rank < h.num_nodes:
+        raise ConfigError(f"'hardware.machine_rank' must be in 0..{h.num_nodes - 1} "
+                          f"(hardware.num_nodes={h.num_nodes}), got {h.machine_rank}")
+    if h.main_process_port is not None and not 0 < h.main_process_port < 65536:
+        raise ConfigError(f"'hardware.main_process_port' must be a TCP port 1..65535, got {h.main_process_port}")
+    if h.zero_stage == 3 and run.model.lora.merge_on_save:
+        raise ConfigError("'model.lora.merge_on_save' merges on rank 0, which under ZeRO-3 holds only a shard; "
+                          "use hardware.zero_stage=2 (or 0), or merge the saved adapter afterwards")

@@ -1,0 +1,114 @@
+"""Read a recipe in the seed's YAML format (model/data/training/wandb) and turn it into Hydra overrides.
+
+The seed keeps the algorithm in `training.algorithm` and GSPO's hyperparameters in `training` ("only used
+when algorithm: gspo"); here the algorithm is a config group and its hyperparameters live in `algorithm`.
+An optional top-level `algorithm:` section passes any algorithm field through.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from .errors import ConfigError
+from .overrides import CONF_DIR, group_options
+from .schema import TrainingConfig
+from .typed import did_you_mean
+
+SECTIONS = ("model", "data", "training", "wandb", "algorithm")
+GSPO_KEYS = {"beta": "beta", "group_size": "num_generations", "epsilon": "epsilon",
+             "epsilon_high": "epsilon_high", "steps_per_generation": "steps_per_generation"}
+
+PLAIN = re.compile(r"[A-Za-z_/][\w./:-]*")  # strings Hydra reads as themselves without quotes
+RESERVED = ("true", "false", "null", "nan", "inf")
+
+
+def hydra_value(value) -> str:
+    """A Python value in Hydra's override grammar (strings quoted so any text survives)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(hydra_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {hydra_value(v)}" for k, v in value.items()) + "}"
+    if PLAIN.fullmatch(str(value)) and str(value).lower() not in RESERVED:
+        return str(value)
+    text = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", str(value))  # backslashes before a quote
+    return "'" + re.sub(r"(\\+)$", lambda m: m.group(1) * 2, text) + "'"  # ... and before the closing one
+
+
+def load(path: str) -> dict:
+    from omegaconf import OmegaConf
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"--config '{path}' is not a file; give a recipe YAML (model/data/training/wandb)")
+    try:
+        recipe = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
+    except Exception as err:  # noqa: BLE001 - any YAML problem is the recipe's
+        raise ConfigError(f"--config '{path}' is not valid YAML: {str(err).splitlines()[0]}")
+    if not isinstance(recipe, dict):
+        raise ConfigError(f"--config '{path}' must be a mapping with sections {', '.join(SECTIONS)}")
+    for key in recipe:
+        if key not in SECTIONS:
+            raise ConfigError(f"unknown section '{key}' in {path}{did_you_mean(str(key), SECTIONS)}; "
+                              f"valid: {', '.join(SECTIONS)}")
+    return recipe
+
+
+def _algorithm_fields(name: str) -> list:
+    from omegaconf import OmegaConf
+
+    from fai_rl import algorithms
+
+    trainer = OmegaConf.load(CONF_DIR / "algorithm" / f"{name}.yaml").get("trainer", name)
+    return [f.name for f in dataclasses.fields(algorithms.load(trainer).Settings)]
+
+
+def _training_overrides(training: dict, algorithm: str) -> list:
+    known = [f.name for f in dataclasses.fields(TrainingConfig)]
+    out = []
+    for key, value in training.items():
+        if key in known:
+            out.append(f"training.{key}={hydra_value(value)}")
+        elif key in GSPO_KEYS:
+            if algorithm == "gspo":  # the seed: "only used when algorithm: gspo"
+                out.append(f"algorithm.{GSPO_KEYS[key]}={hydra_value(value)}")
+        elif key in _algorithm_fields(algorithm):
+            out.append(f"algorithm.{key}={hydra_value(value)}")
+        else:
+            raise ConfigError(f"unknown key 'training.{key}' in the recipe{did_you_mean(key, known)}; "
+                              f"valid keys here: {', '.join(sorted(known))}, and the algorithm's own")
+    return out
+
+
+def to_overrides(recipe: dict) -> list:
+    """The recipe as `fai-rl` command-line overrides, group choices first."""
+    training = dict(recipe.get("training") or {})
+    algorithm = training.pop("algorithm", None)
+    training.setdefault("max_steps", -1)  # the seed counts epochs; fai-rl's default job counts steps
+    options = group_options("algorithm")
+    if algorithm not in options:
+        raise ConfigError(f"'training.algorithm' in the recipe must be one of {', '.join(options)}, got {algorithm!r}")
+    out = [f"algorithm={algorithm}"]
+    for section in ("model", "data", "wandb", "algorithm"):
+        values = dict(recipe.get(section) or {})
+        if section == "data":
+            values.setdefault("eval_datasets", [])  # the recipe's data replaces the default data, eval split too
+        out += [f"{section}.{key}={hydra_value(value)}" for key, value in values.items()]
+    return out + _training_overrides(training, algorithm)
+
+
+def hardware_overrides(num_gpus: int, preset: str | None) -> list:
+    """The seed's --num-gpus N: processes per node of `preset` (default: gpu for 1, gpu8_zero2 for more)."""
+    if num_gpus < 1:
+        raise ConfigError(f"--num-gpus must be >= 1, got {num_gpus}")
+    preset = preset or ("gpu" if num_gpus == 1 else "gpu8_zero2")
+    if preset not in group_options("hardware"):
+        raise ConfigError(f"unknown hardware '{preset}'{did_you_mean(preset, group_options('hardware'))}; "
+                          f"valid hardware options: {', '.join(group_options('hardware'))}")
+    return [f"hardware={preset}", f"hardware.num_processes={num_gpus}"]

@@ -1,0 +1,144 @@
+"""Run the launcher and its workers as one unit: stream their output, surface the first failure, leave no orphans.
+
+torchrun (under `accelerate launch`) starts every worker in its own session, so a signal to one process group
+does not reach them. The front process therefore stops the launcher (which stops its workers) and then kills
+any descendant still alive; the launcher also gets SIGTERM if the front process dies (PR_SET_PDEATHSIG).
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Mapping, Optional
+
+FAILURE_LINE = re.compile(r"^fai-rl: (error: |worker rank \d+ failed: )")
+STOP_GRACE_S = 20.0
+
+
+class Interrupted(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: receive SIGTERM when the front process dies (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _stat(pid) -> Optional[list]:
+    """Fields of /proc/<pid>/stat after the command name: [state, ppid, ...]; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def descendants(pid: int) -> dict:
+    """Every live process below `pid` -> its start time (from /proc; empty where there is no /proc)."""
+    children: dict = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        fields = _stat(entry) if entry.isdigit() else None
+        if fields:
+            children.setdefault(int(fields[1]), []).append((int(entry), fields[19]))
+    found, todo = {}, [pid]
+    while todo:
+        for child, started in children.get(todo.pop(), []):
+            found[child] = started
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int, started: Optional[str] = None) -> bool:
+    """Still running (not a zombie), and the same process when its start time is given (pids are reused)."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z" and (started is None or fields[19] == started)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def stop(proc: subprocess.Popen, tree: dict, grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM the launcher (it stops its workers), wait, then SIGKILL whatever of its tree is left."""
+    tree = {**tree, **descendants(proc.pid)}
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    deadline = time.time() + grace_s
+    while time.time() < deadline and (proc.poll() is None or any(_alive(*p) for p in tree.items())):
+        time.sleep(0.2)
+    if proc.poll() is None:
+        _kill(proc.pid)
+    for pid, started in tree.items():
+        if _alive(pid, started):
+            _kill(pid)
+    proc.wait()
+
+
+class _Pump(threading.Thread):
+    """Copy one pipe to our stream line by line, remembering the first failure line and the last line."""
+
+    def __init__(self, pipe, out):
+        super().__init__(daemon=True)
+        self.pipe, self.out = pipe, out
+        self.first_failure: Optional[str] = None
+        self.last_line: Optional[str] = None
+
+    def run(self):
+        for line in iter(self.pipe.readline, ""):
+            self.out.write(line)
+            self.out.flush()
+            text = line.strip()
+            if text:
+                self.last_line = text
+                if self.first_failure is None and FAILURE_LINE.match(text):
+                    self.first_failure = text
+
+
+def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
+    """Run `argv` to its end; return (exit code, first worker failure line or the last stderr line).
+
+    Ctrl-C or SIGTERM stops the whole tree and raises Interrupted.
+    """
+    proc = subprocess.Popen(argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            bufsize=1, start_new_session=True, preexec_fn=_die_with_parent)
+    pumps = [_Pump(proc.stdout, sys.stdout), _Pump(proc.stderr, sys.stderr)]
+    for pump in pumps:
+        pump.start()
+
+    def on_term(signum, _frame):
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
+    tree: dict = {}
+    try:
+        while proc.poll() is None:  # remember the workers: once the launcher exits they are no longer below it
+            tree.update(descendants(proc.pid))
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        stop(proc, tree)
+        raise Interrupted(signal.SIGINT)
+    except Interrupted:
+        stop(proc, tree)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    for pump in pumps:
+        pump.join(timeout=5)
+    stop(proc, tree, grace_s=5)  # the launcher has exited; make sure none of its workers outlive it
+    failure = pumps[1].first_failure or pumps[0].first_failure or pumps[1].last_line
+    return proc.returncode, failure

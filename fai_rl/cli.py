@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.overrides import CONF_DIR, check_overrides
 from fai_rl.config.validate import to_dict, validate
+from fai_rl.sweeps import callback, sweep_job
 
 _task_started = False
 
@@ -26,8 +27,12 @@ def _model_dir(single_run_default: str) -> str:
 
 
 def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("fai_rl.model_dir"):
-        OmegaConf.register_new_resolver("fai_rl.model_dir", _model_dir)
+    from fai_rl.sweeps.study import sqlite_url, study_seed
+
+    for name, resolver in (("fai_rl.model_dir", _model_dir), ("fai_rl.sqlite", sqlite_url),
+                           ("fai_rl.study_seed", study_seed)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
 
 
 def fail(err: Exception) -> "typing.NoReturn":  # noqa: F821
@@ -42,16 +47,23 @@ def write_resolved_config(run) -> Path:
     return path
 
 
+def run_task(cfg: DictConfig) -> dict:
+    """validate -> write the resolved config -> launch; the run summary."""
+    run = validate(cfg)
+    write_resolved_config(run)
+    from fai_rl.launch import launch
+
+    return launch(run)
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def hydra_entry(cfg: DictConfig):
     global _task_started
     _task_started = True
+    if sweep_job.in_multirun():  # a failing job is recorded as failed; the sweep goes on
+        return sweep_job.run_job(cfg, run_task)
     try:
-        run = validate(cfg)
-        write_resolved_config(run)
-        from fai_rl.launch import launch
-
-        summary = launch(run)
+        summary = run_task(cfg)
     except ConfigError as err:
         fail(err)
     return summary.get("objective")
@@ -64,11 +76,14 @@ def main():
     except ConfigError as err:
         fail(err)
     try:
-        return hydra_entry()
+        result = hydra_entry()
     except SystemExit as exit_:
         if exit_.code == 1 and not _task_started:  # Hydra refused the config before our task ran
             raise SystemExit(2)
         raise
+    if callback.failed_jobs:  # a sweep ended with failed jobs (listed by the callback); the rest are kept
+        sys.exit(1)
+    return result
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ def train(run: RunConfig) -> dict:
 
     from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
     from fai_rl.tracking.metrics_log import MetricsLog
-    from fai_rl.tracking.summary import describe, write_summary
+    from fai_rl.tracking.plots import write_run_curves
+    from fai_rl.tracking.summary import describe, pick_objective, write_summary
     from fai_rl.training_args import common_args
 
     import datasets
@@ -56,6 +57,9 @@ def train(run: RunConfig) -> dict:
     eval_after = module.evaluate(trainer) if eval_ds is not None else {}
 
     trainer.save_model(run.training.output_dir)
+    objective_metric = run.training.objective_metric or module.OBJECTIVE
+    objective = pick_objective(objective_metric, run.training.objective_metric is not None, eval_after,
+                               metrics_log.last_train_metrics())
     summary = {
         "algorithm": run.algorithm.name,
         "status": "completed",
@@ -67,8 +71,8 @@ def train(run: RunConfig) -> dict:
         "eval_before": eval_before,
         "eval_after": eval_after,
         "headline_metrics": list(getattr(module, "HEADLINE", [])),
-        "objective_metric": module.OBJECTIVE,
-        "objective": eval_after.get(module.OBJECTIVE, metrics_log.last_train_metrics().get(module.OBJECTIVE)),
+        "objective_metric": objective_metric,
+        "objective": objective,
         "output_dir": str(Path(run.training.output_dir).resolve()),
         "run_dir": str(run_dir.resolve()),
         "log_file": str(log_file.resolve()) if log_file else None,
@@ -76,5 +80,6 @@ def train(run: RunConfig) -> dict:
     if is_main_process():
         tokenizer.save_pretrained(run.training.output_dir)
         write_summary(run_dir / "summary.json", summary)
+        write_run_curves(run_dir, f"{run.algorithm.name}: {run.training.run_name}")
         print(describe(summary), flush=True)
     return summary

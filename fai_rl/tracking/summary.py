@@ -27,3 +27,21 @@ def describe(summary: dict) -> str:
     lines.append(f"  run dir: {summary['run_dir']}")
     lines.append(f"  log:     {summary['log_file']}")
     return "\n".join(lines)
+
+
+def pick_objective(name: str, explicit: bool, eval_after: dict, train_metrics: dict):
+    """The value a sweep optimises: `name` after training's evaluation, else its last logged training value.
+
+    A metric named by the user (training.objective_metric) that the run never logged is an error that lists
+    the ones it did; the algorithm's default may be absent (e.g. no eval data), which gives None.
+    """
+    for source in (eval_after, train_metrics):
+        if name in source:
+            return source[name]
+    if explicit:
+        from fai_rl.config.errors import ConfigError
+
+        logged = sorted(k for k, v in {**train_metrics, **eval_after}.items() if isinstance(v, (int, float)))
+        raise ConfigError(f"'training.objective_metric' is '{name}', which this run did not log "
+                          f"(eval_* metrics need data.eval_datasets); logged: {', '.join(logged)}")
+    return None

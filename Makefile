@@ -4,9 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+SWEEP  ?=
+DIR    ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-fast clean
+.PHONY: help install train sweep report test test-fast clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +22,13 @@ install: $(STAMP) ## create .venv and install fai-rl with pinned dependencies (C
 
 train: $(STAMP) ## run the default job (DPO, tiny model, CPU); pass overrides with ARGS="key=value ..."
 	$(BIN)/fai-rl $(ARGS)
+
+sweep: $(STAMP) ## run a sweep (multirun): SWEEP=<conf/sweep name, e.g. dpo_optuna> and/or ARGS="key=v1,v2 ..."
+	@test -n "$(SWEEP)$(ARGS)" || { echo 'usage: make sweep SWEEP=dpo_optuna | make sweep ARGS="algorithm.beta=0.1,0.3"'; exit 2; }
+	$(BIN)/fai-rl -m $(strip $(if $(SWEEP),sweep=$(SWEEP)) $(ARGS))
+
+report: $(STAMP) ## table, CSV and plots of a sweep: DIR=multirun/<date>/<time> (default: the latest sweep)
+	$(BIN)/python -m fai_rl.sweeps.report $(DIR)
 
 test: $(STAMP) ## run the whole test suite (slow multi-process tests included)
 	$(BIN)/python -m pytest $(ARGS)

@@ -71,9 +71,9 @@ def test_grid_runs_four_jobs_each_in_its_own_dir(grid):
         assert summary["status"] == "completed" and summary["steps"] == 3
         assert summary["output_dir"] == str((job / "model").resolve())
         assert summary["objective"] == summary["eval_after"]["eval_rewards/accuracies"]
-        pairs.add((given["training.learning_rate"], given["algorithm.beta"]))
+        pairs.add((float(given["training.learning_rate"]), float(given["algorithm.beta"])))
         assert_valid_png(job / "training_curves.png")
-    assert pairs == {(lr, b) for lr in ("1e-4", "2e-3") for b in ("0.1", "0.3")}
+    assert pairs == {(lr, b) for lr in (1e-4, 2e-3) for b in (0.1, 0.3)}
 
 
 @pytest.mark.slow
@@ -166,9 +166,8 @@ def test_optuna_study_picks_the_best_job_and_continues(tmp_path):
     import optuna
 
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    args = ["sweep=dpo_optuna", "hydra.sweeper.n_trials=3", "training.objective_metric=eval_rewards/margins",
-            f"hydra.sweeper.storage={storage}"]
-    _, first = sweep(tmp_path, "opt1", *args)
+    args = ["sweep=dpo_optuna", "training.objective_metric=eval_rewards/margins", f"hydra.sweeper.storage={storage}"]
+    _, first = sweep(tmp_path, "opt1", *args, "hydra.sweeper.n_trials=3")
     done = summaries(first)
     assert len(done) == 3
     margins = {n: s["eval_after"]["eval_rewards/margins"] for n, s in done.items()}
@@ -178,10 +177,12 @@ def test_optuna_study_picks_the_best_job_and_continues(tmp_path):
     assert result["best_value"] == pytest.approx(margins[best])
     assert result["best_params"] == {k: pytest.approx(float(v)) for k, v in overrides(first / str(best)).items()
                                      if k in ("training.learning_rate", "algorithm.beta")}
+    ranked = list(csv.DictReader(open(first / "report" / "jobs.csv")))  # the report agrees (direction from Optuna)
+    assert ranked[0]["job"] == str(best) and ranked[0]["best"] == "True"
 
-    _, second = sweep(tmp_path, "opt2", *args)  # the same command again continues the study
+    _, second = sweep(tmp_path, "opt2", *args, "hydra.sweeper.n_trials=1")  # a second invocation continues the study
     study = optuna.load_study(study_name="dpo_lr_beta", storage=storage)
-    assert len(study.trials) == 6 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert len(study.trials) == 4 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     earlier = [t.params for t in study.trials[:3]]
     assert all(t.params not in earlier for t in study.trials[3:]), "a continued study re-drew its first trials"
     everything = [s["objective"] for s in [*done.values(), *summaries(second).values()]]

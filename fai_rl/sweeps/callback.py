@@ -19,19 +19,19 @@ class SweepReport(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
         from fai_rl.config.errors import ConfigError
 
-        from . import report
+        from . import report, results
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            built = report.build(sweep_dir)
-        except (ConfigError, OSError) as err:  # e.g. every job failed before Hydra made its dir
+            jobs = results.read_sweep(sweep_dir)
+        except ConfigError as err:
             print(f"fai-rl: no report for {sweep_dir}: {err}", file=sys.stderr, flush=True)
             return
-        print("\n" + report.describe(built), flush=True)
-        failed_jobs[:] = [j for j in built.jobs if j.status != "completed"]
+        failed_jobs[:] = [j for j in jobs if j.status != "completed"]
+        print("\n" + report.describe(report.build(sweep_dir)), flush=True)
         for job in failed_jobs:
             error = shorten(job.summary.get("error", "no summary.json: the job did not finish"))
             print(f"fai-rl: job #{job.num} {job.status}: {error} ({job.dir})", file=sys.stderr, flush=True)
         if failed_jobs:
-            print(f"fai-rl: {len(failed_jobs)} of {len(built.jobs)} jobs did not complete; the others' results "
+            print(f"fai-rl: {len(failed_jobs)} of {len(jobs)} jobs did not complete; the others' results "
                   f"are kept in {sweep_dir}", file=sys.stderr, flush=True)

@@ -21,6 +21,11 @@ def job_label(job, params: list) -> str:
 
 def _scatter(ax, jobs: list, param: str | None, best) -> None:
     """Objective of the scored jobs against one parameter (job number when there is none)."""
+    ax.set_xlabel(param or "job")
+    ax.grid(alpha=0.3)
+    if not jobs:
+        ax.text(0.5, 0.5, "no job has a result yet", ha="center", va="center", transform=ax.transAxes)
+        return
     values = [job.num if param is None else job.overrides.get(param, "") for job in jobs]
     numbers = [v if param is None else as_number(v) for v in values]
     if all(n is not None for n in numbers):
@@ -37,8 +42,6 @@ def _scatter(ax, jobs: list, param: str | None, best) -> None:
         i = jobs.index(best)
         ax.scatter([xs[i]], [ys[i]], marker="*", s=260, color="C3", zorder=3, label=f"best: job {best.num}")
         ax.legend(fontsize=8)
-    ax.set_xlabel(param or "job")
-    ax.grid(alpha=0.3)
 
 
 def plot_objective(jobs: list, params: list, metric: str, direction: str, best, path: Path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.config.errors import ConfigError, RunStopped
 from fai_rl.config.overrides import CONF_DIR, check_overrides
 from fai_rl.config.validate import to_dict, validate
 from fai_rl.sweeps import callback, sweep_job
@@ -43,7 +43,9 @@ def fail(err: Exception) -> "typing.NoReturn":  # noqa: F821
 def write_resolved_config(run) -> Path:
     path = Path(run.run_dir) / "config.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(OmegaConf.to_yaml(OmegaConf.create(to_dict(run))))
+    from fai_rl.tracking.secrets import redact
+
+    path.write_text(OmegaConf.to_yaml(OmegaConf.create(redact(to_dict(run)))))
     return path
 
 
@@ -58,29 +60,38 @@ def run_task(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def hydra_entry(cfg: DictConfig):
-    global _task_started
-    _task_started = True
+    task_started()
     if sweep_job.in_multirun():  # a failing job is recorded as failed; the sweep goes on
         return sweep_job.run_job(cfg, run_task)
     try:
         summary = run_task(cfg)
-    except ConfigError as err:
+    except RunStopped as err:
         fail(err)
     return summary.get("objective")
 
 
-def main():
+def run_hydra(entry):
+    """Check the overrides, then run a @hydra.main entry; a config Hydra refuses exits with 2, like ours."""
     register_resolvers()
     try:
         check_overrides(sys.argv[1:])
     except ConfigError as err:
         fail(err)
     try:
-        result = hydra_entry()
+        return entry()
     except SystemExit as exit_:
         if exit_.code == 1 and not _task_started:  # Hydra refused the config before our task ran
             raise SystemExit(2)
         raise
+
+
+def task_started() -> None:
+    global _task_started
+    _task_started = True
+
+
+def main():
+    result = run_hydra(hydra_entry)
     if callback.failed_jobs:  # a sweep ended with failed jobs (listed by the callback); the rest are kept
         sys.exit(1)
     return result

@@ -6,8 +6,11 @@ import os
 import time
 from pathlib import Path
 
+import yaml
+
 from fai_rl import algorithms
 from fai_rl.config.schema import RunConfig
+from fai_rl.config.validate import to_dict
 from fai_rl.output_guard import check_output_dir
 
 log = logging.getLogger("fai_rl")
@@ -17,57 +20,106 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def load_policy(run: RunConfig, model_path: str):
+    """The model to train and the peft config for a fresh LoRA adapter (None when off or continuing one)."""
+    from fai_rl.models import lora
+    from fai_rl.models.loading import load_model
+
+    model = load_model(run.model, run.hardware, model_path)
+    if run.model.load_in_4bit or run.model.load_in_8bit:
+        model = lora.prepare_quantized(model, run.training.gradient_checkpointing)
+    fresh_adapter = run.model.lora.enabled and not lora.is_adapter_folder(model_path)
+    return model, lora.peft_config(run.model.lora) if fresh_adapter else None
+
+
+def save_outputs(trainer, tokenizer, run: RunConfig, summary: dict) -> None:
+    """Model (or adapter) + tokenizer + model card; with LoRA merge_on_save also <output_dir>/merged."""
+    from fai_rl.models import lora
+    from fai_rl.tracking.model_card import write_model_card
+
+    from fai_rl.models.loading import RUN_CONFIG_FILE
+    from fai_rl.tracking.secrets import redact
+
+    out = Path(run.training.output_dir)
+    tokenizer.save_pretrained(out)
+    write_model_card(out, run, summary)
+    (out / RUN_CONFIG_FILE).write_text(yaml.safe_dump(redact(to_dict(run)), sort_keys=False))
+    if run.model.lora.merge_on_save and hasattr(trainer.model, "merge_and_unload"):
+        merged = lora.save_merged(trainer.model, tokenizer, out / "merged")
+        write_model_card(merged, run, summary)
+
+
 def train(run: RunConfig) -> dict:
     """Train as `run` says; return (and write to <run_dir>/summary.json) the run summary."""
     started = time.time()
     run_dir = Path(run.run_dir or run.training.output_dir)
     module = algorithms.load(run.algorithm.trainer)
-    if is_main_process():
-        check_output_dir(run.training.output_dir, run.training.overwrite_output_dir)
+    main = is_main_process()
+    resuming = run.training.resume not in (False, "false")
+    if main:
+        check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or resuming)
     from fai_rl.tracking.run_log import attach_log_file
 
-    log_file = attach_log_file(run.training.run_name) if is_main_process() else None
-    os.environ.setdefault("WANDB_DIR", str(run_dir))
+    log_file = attach_log_file(run.training.run_name) if main else None
 
+    import datasets
     from transformers import set_seed
 
-    from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
+    from fai_rl.checkpoints import MarkCheckpointComplete, resolve_resume, set_aside_incomplete
+    from fai_rl.guards import Preempted, PreemptionGuard, guard_finite_loss
+    from fai_rl.models.loading import load_tokenizer, resolve_model_path
+    from fai_rl.tracking import wandb_run
     from fai_rl.tracking.metrics_log import MetricsLog
     from fai_rl.tracking.plots import write_run_curves
     from fai_rl.tracking.summary import describe, pick_objective, write_summary
     from fai_rl.training_args import common_args
-
-    import datasets
 
     datasets.disable_progress_bars()
     set_seed(run.training.seed)
     model_path = resolve_model_path(run.model.base_model_name)
     tokenizer = load_tokenizer(run.model, model_path)
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
-    model = load_model(run.model, run.hardware, model_path)
+    model, peft_config = load_policy(run, model_path)
     log.info("%s: %d training rows, %s eval rows", run.algorithm.name, len(train_ds), len(eval_ds) if eval_ds else 0)
-    trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run))
-    metrics_log = MetricsLog(run_dir / "metrics.jsonl")
-    trainer.add_callback(metrics_log)
+    tracker = wandb_run.start(run) if main else None
+    try:
+        trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run),
+                                       peft_config=peft_config)
+        metrics_log = MetricsLog(run_dir / "metrics.jsonl")
+        preemption = PreemptionGuard()
+        for callback in (metrics_log, MarkCheckpointComplete(), preemption):
+            trainer.add_callback(callback)
+        guard_finite_loss(trainer)
+        if resuming and main:
+            set_aside_incomplete(run.training.output_dir)
+        resume_from = resolve_resume(run.training.resume, run.training.output_dir) if resuming else None
+        if resume_from:
+            log.info("resuming from %s", resume_from)
 
-    eval_before = module.evaluate(trainer) if eval_ds is not None else {}
-    train_started = time.time()
-    result = trainer.train()
-    train_runtime = time.time() - train_started
-    eval_after = module.evaluate(trainer) if eval_ds is not None else {}
-
-    trainer.save_model(run.training.output_dir)
+        eval_before = module.evaluate(trainer) if eval_ds is not None else {}
+        train_started = time.time()
+        result = trainer.train(resume_from_checkpoint=resume_from)
+        train_runtime = time.time() - train_started
+        preemption.restore()
+        if preemption.requested:
+            raise Preempted(f"SIGTERM: stopped at step {trainer.state.global_step} after saving a checkpoint in "
+                            f"{run.training.output_dir}; start again with training.resume=auto to continue")
+        eval_after = module.evaluate(trainer) if eval_ds is not None else {}
+        trainer.save_model(run.training.output_dir)
+    finally:
+        wandb_run.finish(tracker)
+    final = metrics_log.last_train_metrics()
     objective_metric = run.training.objective_metric or module.OBJECTIVE
-    objective = pick_objective(objective_metric, run.training.objective_metric is not None, eval_after,
-                               metrics_log.last_train_metrics())
+    objective = pick_objective(objective_metric, run.training.objective_metric is not None, eval_after, final)
     summary = {
         "algorithm": run.algorithm.name,
         "status": "completed",
         "steps": trainer.state.global_step,
+        "resumed_from": resume_from,
         "train_runtime_s": train_runtime,
         "total_runtime_s": time.time() - started,
         "train_loss": result.training_loss,
-        "final_metrics": metrics_log.last_train_metrics(),
+        "final_metrics": final,
         "eval_before": eval_before,
         "eval_after": eval_after,
         "headline_metrics": list(getattr(module, "HEADLINE", [])),
@@ -77,8 +129,8 @@ def train(run: RunConfig) -> dict:
         "run_dir": str(run_dir.resolve()),
         "log_file": str(log_file.resolve()) if log_file else None,
     }
-    if is_main_process():
-        tokenizer.save_pretrained(run.training.output_dir)
+    if main:
+        save_outputs(trainer, tokenizer, run, summary)
         write_summary(run_dir / "summary.json", summary)
         write_run_curves(run_dir, f"{run.algorithm.name}: {run.training.run_name}")
         print(describe(summary), flush=True)

@@ -33,7 +33,7 @@ def common_args(run: RunConfig) -> dict:
         eval_steps=t.eval_steps if eval_on else None,
         bf16=run.use_bf16,
         fp16=run.use_fp16,
-        gradient_checkpointing=t.gradient_checkpointing,
+        activation_checkpointing=t.gradient_checkpointing,  # the seed name; transformers 5 renamed it
         dataloader_num_workers=t.dataloader_num_workers,
         dataloader_pin_memory=t.dataloader_pin_memory,
         dataloader_drop_last=t.dataloader_drop_last,
@@ -42,5 +42,5 @@ def common_args(run: RunConfig) -> dict:
         remove_unused_columns=run.data.remove_unused_columns,
         use_cpu=run.hardware.device == "cpu" and run.world_size == 1,
         report_to=["wandb"] if run.wandb.enabled else [],
-        disable_tqdm=False,
+        disable_tqdm=not t.progress_bar,
     )

@@ -23,7 +23,9 @@ BAD = [
     (["data.max_prompt_length=64", "data.max_length=64"], ["data.max_prompt_length", "data.max_length"]),
     (["training.bf16=true", "training.fp16=true"], ["training.bf16", "training.fp16"]),
     (["hardware=gpu", "model.load_in_8bit=true", "model.load_in_4bit=true"], ["load_in_8bit", "load_in_4bit"]),
-    (["model.load_in_4bit=true"], ["load_in_4bit", "CUDA"]),
+    (["model.load_in_4bit=true"], ["load_in_4bit", "model.lora.enabled=true"]),
+    (["model.load_in_4bit=true", "model.lora.enabled=true"], ["load_in_4bit", "CUDA"]),
+    (["model.lora.enabled=true", "model.lora.r=0"], ["model.lora.r", "> 0"]),
     (["training.output_dir="], ["training.output_dir", "empty"]),
     (["algorithm.loss_type=sigmoidd"], ["algorithm.loss_type", "'sigmoid'"]),
 ]

@@ -40,14 +40,14 @@ def load_data(run, tokenizer):
     return train, evals
 
 
-def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict):
+def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None, ref_model=None):
     from trl import DPOConfig, DPOTrainer
 
     a = run.algorithm
     config = DPOConfig(**args, beta=a.beta, loss_type=[a.loss_type], label_smoothing=a.label_smoothing,
                        precompute_ref_log_probs=a.precompute_ref_log_probs, max_length=run.data.max_length)
     return DPOTrainer(model=model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
-                      processing_class=tokenizer)
+                      processing_class=tokenizer, peft_config=peft_config, ref_model=ref_model)
 
 
 def policy_preference(trainer) -> dict:
@@ -84,3 +84,25 @@ def evaluate(trainer) -> dict:
 
 
 HEADLINE = ["eval_rewards/accuracies", "eval_rewards/margins", "eval_policy_preference", "eval_loss"]
+
+
+def evaluate_model(run, model, tokenizer, eval_ds, model_path: str) -> dict:
+    """fai-rl-eval on preference data: TRL's reward accuracy/margin against the reference, and policy preference."""
+    import dataclasses
+    import tempfile
+
+    from fai_rl.models.loading import load_model, resolve_model_path, trained_from
+    from fai_rl.training_args import common_args
+
+    reference = run.evaluation.reference_model or trained_from(model_path)
+    if reference is None:
+        raise ConfigError(f"'{run.model.base_model_name}' does not record its base model; set "
+                          "evaluation.reference_model to the reference policy (e.g. the model before training)")
+    ref_cfg = dataclasses.replace(run.model, base_model_name=reference)
+    ref_model = load_model(ref_cfg, run.hardware, resolve_model_path(reference))
+    with tempfile.TemporaryDirectory() as scratch:
+        args = dict(common_args(run), output_dir=scratch, report_to=[])
+        trainer = build_trainer(run, model, tokenizer, eval_ds, eval_ds, args, ref_model=ref_model)
+        metrics = evaluate(trainer)
+    metrics["reference_model"] = reference
+    return metrics

@@ -1,7 +1,14 @@
-"""The one exception type for bad input: a message that names the culprit and what would be valid."""
+"""Exceptions that end a run with one clear line and a distinct exit code."""
 
 
-class ConfigError(ValueError):
-    """Bad configuration or input data; the CLI prints it on one line and exits with code 2."""
+class RunStopped(Exception):
+    """A run ended on purpose; the CLI prints the message on one line and exits with `exit_code`."""
+
+    exit_code = 1
+    ends_sweep = False  # True: a multirun stops here too (pre-emption), rather than going on with the next job
+
+
+class ConfigError(RunStopped, ValueError):
+    """Bad configuration or input data: the message names the culprit and what would be valid. Exit code 2."""
 
     exit_code = 2

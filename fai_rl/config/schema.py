@@ -5,9 +5,19 @@ This module must stay free of torch/transformers/trl imports: it is read on ever
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Literal, Optional
+from typing import List, Literal, Optional, Union
 
 MISSING = "???"
+
+
+@dataclass
+class LoraConfig:
+    enabled: bool = False
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: List[str] = field(default_factory=lambda: ["all-linear"])  # or names, e.g. [q_proj, v_proj]
+    merge_on_save: bool = False  # also write a merged full model to <output_dir>/merged
 
 
 @dataclass
@@ -19,6 +29,7 @@ class ModelConfig:
     load_in_4bit: bool = False
     use_flash_attention: bool = False  # flash_attention_2 instead of SDPA
     trust_remote_code: bool = False
+    lora: LoraConfig = field(default_factory=LoraConfig)
 
 
 @dataclass
@@ -46,6 +57,7 @@ class TrainingConfig:
     output_dir: str = "models/output"
     run_name: str = "fai-rl"
     overwrite_output_dir: bool = False
+    resume: Union[bool, str] = False  # auto: newest complete checkpoint in output_dir; or a checkpoint path
     per_device_train_batch_size: int = 1
     per_device_eval_batch_size: int = 8
     gradient_accumulation_steps: int = 1
@@ -71,6 +83,7 @@ class TrainingConfig:
     save_only_model: bool = True
     prediction_loss_only: bool = True
     objective_metric: Optional[str] = None  # metric a sweep optimises (summary key); None: the algorithm's OBJECTIVE
+    progress_bar: bool = True  # false: no tqdm bars (quiet logs for CI and batch jobs)
 
 
 @dataclass
@@ -94,6 +107,15 @@ class HardwareConfig:
 
 
 @dataclass
+class EvaluationConfig:
+    """Used by fai-rl-eval (and the saved-model evaluation after training)."""
+
+    reference_model: Optional[str] = None  # preference eval reference (default: the evaluated model's base)
+    max_new_tokens: int = 64  # prompt eval: length of the greedy generations
+    output: Optional[str] = None  # eval.json path (default: <run_dir>/eval.json)
+
+
+@dataclass
 class AlgorithmConfig:
     """Fields every algorithm has; each algorithm module subclasses it with its hyperparameters."""
 
@@ -109,6 +131,7 @@ class RunConfig:
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     run_dir: Optional[str] = None  # where the run's config, metrics and summary are written
 
     @property

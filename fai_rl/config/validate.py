@@ -64,6 +64,9 @@ def check_common(run: RunConfig) -> None:
         raise ConfigError("'training.output_dir' is empty; give a folder path such as models/my-run")
     if not t.run_name.strip():
         raise ConfigError("'training.run_name' is empty; give a name such as my-experiment")
+    if t.resume is not False and t.resume != "false" and t.save_only_model:
+        raise ConfigError("'training.resume' needs full checkpoints (optimizer, scheduler, RNG): "
+                          "set training.save_only_model=false")
     if run.use_bf16 and run.use_fp16:
         raise ConfigError("'training.bf16' and 'training.fp16' are both on; choose one precision")
     _positive(d.max_length, "data.max_length")
@@ -85,11 +88,23 @@ def check_common(run: RunConfig) -> None:
         raise ConfigError("'model.base_model_name' is empty; give a hub name, a local folder or builtin:tiny")
     if m.load_in_8bit and m.load_in_4bit:
         raise ConfigError("'model.load_in_8bit' and 'model.load_in_4bit' are both on; choose one")
+    if (m.load_in_8bit or m.load_in_4bit) and not m.lora.enabled:
+        raise ConfigError(
+            "'model.load_in_4bit'/'model.load_in_8bit' need 'model.lora.enabled=true' (QLoRA): "
+            "quantised weights cannot be trained directly"
+        )
     if (m.load_in_8bit or m.load_in_4bit) and h.device != "cuda":
         raise ConfigError(
             "'model.load_in_4bit'/'model.load_in_8bit' need a CUDA GPU (bitsandbytes); "
             f"hardware.device is '{h.device}'"
         )
+    if m.lora.enabled:
+        _positive(m.lora.r, "model.lora.r")
+        _positive(m.lora.alpha, "model.lora.alpha")
+        if not 0.0 <= m.lora.dropout < 1.0:
+            raise ConfigError(f"'model.lora.dropout' must be in [0, 1), got {m.lora.dropout}")
+        if not m.lora.target_modules:
+            raise ConfigError("'model.lora.target_modules' is empty; use [all-linear] or module names like [q_proj]")
     _positive(h.num_processes, "hardware.num_processes")
     _positive(h.num_nodes, "hardware.num_nodes")
 

@@ -60,11 +60,33 @@ def load_tokenizer(mcfg: ModelConfig, path: str | None = None):
 
 
 def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = None):
+    """The causal LM; a saved LoRA adapter folder loads its base model with the adapter on top, trainable."""
     from transformers import AutoModelForCausalLM
 
+    from .lora import adapter_base_model, is_adapter_folder, load_adapter
+
     path = path or resolve_model_path(mcfg.base_model_name)
+    weights = adapter_base_model(path) if is_adapter_folder(path) else path
     try:
-        return AutoModelForCausalLM.from_pretrained(path, **model_kwargs(mcfg, hardware))
+        model = AutoModelForCausalLM.from_pretrained(weights, **model_kwargs(mcfg, hardware))
     except OSError as err:
         raise ConfigError(f"could not load model.base_model_name '{mcfg.base_model_name}': {err}")
+    return load_adapter(model, path) if is_adapter_folder(path) else model
 
+
+
+RUN_CONFIG_FILE = "fai_rl_config.yaml"  # the resolved run config, saved beside every trained model
+
+
+def trained_from(path: str) -> str | None:
+    """The base model a saved fai-rl model (or adapter) was trained from, if it says."""
+    from .lora import adapter_base_model, is_adapter_folder
+
+    if is_adapter_folder(path):
+        return adapter_base_model(path)
+    config = Path(path) / RUN_CONFIG_FILE
+    if config.exists():
+        import yaml
+
+        return (yaml.safe_load(config.read_text()).get("model") or {}).get("base_model_name")
+    return None

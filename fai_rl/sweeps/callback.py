@@ -27,6 +27,8 @@ class SweepReport(Callback):
         except ConfigError as err:
             print(f"fai-rl: no report for {sweep_dir}: {err}", file=sys.stderr, flush=True)
             return
+        if not any(j.summary for j in jobs):  # not a training sweep (e.g. fai-rl-eval -m), or nothing ended
+            return
         failed_jobs[:] = [j for j in jobs if j.status != "completed"]
         print("\n" + report.describe(report.build(sweep_dir)), flush=True)
         for job in failed_jobs:

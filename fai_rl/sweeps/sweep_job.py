@@ -72,6 +72,8 @@ def run_job(cfg, task: Callable) -> float:
         failed = record_failure(Path(hydra_cfg.runtime.output_dir), cfg, err)
         print(f"fai-rl: job #{hydra_cfg.job.num} failed: {shorten(failed['error'])} "
               f"(traceback: {failed['error_file']})", file=sys.stderr, flush=True)
+        if getattr(err, "ends_sweep", False):  # e.g. SIGTERM: the whole sweep is being stopped
+            sys.exit(err.exit_code)
         return worst_value()
     objective = summary.get("objective")
     if objective is None or not math.isfinite(float(objective)):

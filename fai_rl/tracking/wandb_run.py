@@ -1,0 +1,28 @@
+"""A wandb run named and tagged from the wandb section, holding the resolved config (secrets removed).
+
+HF's WandbCallback (report_to=wandb) finds this run and logs the training metrics into it.
+"""
+from __future__ import annotations
+
+import os
+
+from fai_rl.config.validate import to_dict
+
+from .secrets import redact
+
+
+def start(run):
+    if not run.wandb.enabled:
+        return None
+    import wandb
+
+    folder = str(run.run_dir or run.training.output_dir)
+    os.environ["WANDB_DIR"] = folder  # this run's, not a previous run's in the same process
+    return wandb.init(project=run.wandb.project, entity=run.wandb.entity,
+                      name=run.wandb.name or run.training.run_name, tags=list(run.wandb.tags),
+                      config=redact(to_dict(run)), dir=folder, reinit="finish_previous")
+
+
+def finish(wandb_run) -> None:
+    if wandb_run is not None:
+        wandb_run.finish()

@@ -1,0 +1,137 @@
+"""Nothing lost: kill -9 and resume, SIGTERM saves and exits 75, half-written checkpoints are never used."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import REPO, make_run
+from safetensors.torch import load_file
+
+from fai_rl.checkpoints import MARKER, complete_checkpoints
+from fai_rl.train import train
+
+STEPS = 240
+COMMON = [f"training.max_steps={STEPS}", "training.save_steps=40", "training.save_only_model=false",
+          "training.save_total_limit=2", "training.logging_steps=20", "data.eval_datasets=[]"]
+
+
+def _start(out, run_dir, *extra):
+    args = [sys.executable, "-m", "fai_rl", *COMMON, f"training.output_dir={out}", f"hydra.run.dir={run_dir}",
+            "training.progress_bar=false", *extra]
+    return subprocess.Popen(args, cwd=out.parent, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_checkpoint(out, proc, min_step: int, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = [p for p in complete_checkpoints(out) if int(p.name.split("-")[1]) >= min_step]
+        if done:
+            return done[-1]
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.02)
+    raise AssertionError("no checkpoint appeared")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("straight")
+    summary = train(make_run(COMMON, tmp))
+    return summary, load_file(str(tmp / "model" / "model.safetensors"))
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_uninterrupted(uninterrupted, tmp_path):
+    out = tmp_path / "model"
+    proc = _start(out, tmp_path / "run1", "training.resume=auto")
+    _wait_for_checkpoint(out, proc, 80)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "model.safetensors").exists()
+    proc = _start(out, tmp_path / "run2", "training.resume=auto")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    summary = json.loads((tmp_path / "run2" / "summary.json").read_text())
+    assert summary["steps"] == STEPS and summary["resumed_from"]
+    expected_summary, expected = uninterrupted
+    weights = load_file(str(out / "model.safetensors"))
+    worst = max((weights[k] - expected[k]).abs().max().item() for k in expected)
+    assert worst < 1e-5, worst  # measured: 0.0 (bit-identical) on one CPU process
+    assert summary["final_metrics"]["loss"] == pytest.approx(expected_summary["final_metrics"]["loss"], abs=1e-5)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_then_exits_75_and_resumes(tmp_path):
+    out = tmp_path / "model"
+    proc = _start(out, tmp_path / "run1", "training.resume=auto")
+    _wait_for_checkpoint(out, proc, 40)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 75, err[-3000:]
+    assert "training.resume=auto" in err
+    last = complete_checkpoints(out)[-1]
+    stopped_at = int(last.name.split("-")[1])
+    assert stopped_at < STEPS and (last / "optimizer.pt").exists()
+    proc = _start(out, tmp_path / "run2", "training.resume=auto")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    assert json.loads((tmp_path / "run2" / "summary.json").read_text())["resumed_from"].endswith(last.name)
+
+
+def test_half_written_checkpoint_is_set_aside_and_newest_complete_kept(tmp_path):
+    first = make_run(COMMON + ["training.max_steps=80"], tmp_path)
+    train(first)
+    out = tmp_path / "model"
+    (out / "model.safetensors").unlink()  # pretend the run died after its last checkpoint
+    broken = out / "checkpoint-200"
+    broken.mkdir()
+    (broken / "model.safetensors").write_bytes(b"partial")
+    summary = train(make_run(COMMON + ["training.max_steps=120", "training.resume=auto",
+                                       "training.save_total_limit=1"], tmp_path))
+    assert summary["resumed_from"].endswith("checkpoint-80")
+    assert not broken.exists() and list(out.glob("incomplete-checkpoint-200-*"))
+    kept = complete_checkpoints(out)
+    assert [p.name for p in kept] == ["checkpoint-120"] and (kept[0] / MARKER).exists()
+
+
+def test_same_seed_same_metrics(tmp_path):
+    runs = [train(make_run(["training.max_steps=30", "data.eval_datasets=[]"], tmp_path / str(i))) for i in (1, 2)]
+    assert runs[0]["final_metrics"]["loss"] == runs[1]["final_metrics"]["loss"]
+    assert runs[0]["train_loss"] == runs[1]["train_loss"]
+
+
+def test_non_finite_loss_stops_with_step_and_metric(tmp_path, monkeypatch):
+    from fai_rl.algorithms import dpo
+    from fai_rl.guards import TrainingDiverged
+
+    original = dpo.build_trainer
+
+    def poisoned(*args, **kwargs):
+        trainer = original(*args, **kwargs)
+        compute = trainer.compute_loss
+
+        def nan_after_3(*a, **k):
+            loss = compute(*a, **k)
+            return loss * float("nan") if trainer.state.global_step >= 3 else loss
+        trainer.compute_loss = nan_after_3
+        return trainer
+
+    monkeypatch.setattr(dpo, "build_trainer", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"step 4: the training loss is nan"):
+        train(make_run(["training.max_steps=10", "data.eval_datasets=[]"], tmp_path))
+    assert not (tmp_path / "model" / "model.safetensors").exists()
+
+
+def test_resume_needs_full_checkpoints_and_existing_path(tmp_path):
+    from fai_rl.config.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="save_only_model=false"):
+        make_run(["training.resume=auto"], tmp_path)
+    with pytest.raises(ConfigError, match="does not exist"):
+        train(make_run(["training.resume=/nope/checkpoint-3", "training.save_only_model=false"], tmp_path))

@@ -40,13 +40,14 @@ def record_failure(job_dir: Path, cfg, err: BaseException) -> dict:
     """summary.json with status failed and the error on one line; the traceback in error.txt."""
     from omegaconf import OmegaConf
 
+    from fai_rl.tracking.secrets import redact
     from fai_rl.tracking.summary import write_summary
 
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     error_file = job_dir / ERROR_FILE
-    error_file.write_text("".join(traceback.format_exception(type(err), err, err.__traceback__)))
-    lines = str(err).strip().splitlines()
+    error_file.write_text(redact("".join(traceback.format_exception(type(err), err, err.__traceback__))))
+    lines = redact(str(err)).strip().splitlines()
     summary = {
         "algorithm": OmegaConf.select(cfg, "algorithm.name", default=None, throw_on_resolution_failure=False),
         "status": "failed",

@@ -34,7 +34,8 @@ def summaries(sweep_dir) -> dict:
 
 
 def overrides(job_dir) -> dict:
-    return dict(o.lstrip("+").split("=", 1) for o in yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()))
+    given = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text())
+    return dict(o.lstrip("+").split("=", 1) for o in given)
 
 
 def assert_valid_png(path):
@@ -207,8 +208,8 @@ def test_failing_optuna_trials_get_the_worst_value_and_the_study_goes_on(tmp_pat
     import optuna
 
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    _, sweep_dir = sweep(tmp_path, "optfail", "sweep=dpo_optuna", "hydra.sweeper.n_trials=2", f"hydra.sweeper.storage={storage}",
-                         "training.per_device_train_batch_size=0", expect_rc=1)
+    _, sweep_dir = sweep(tmp_path, "optfail", "sweep=dpo_optuna", "hydra.sweeper.n_trials=2",
+                         f"hydra.sweeper.storage={storage}", "training.per_device_train_batch_size=0", expect_rc=1)
     assert [s["status"] for s in summaries(sweep_dir).values()] == ["failed", "failed"]
     study = optuna.load_study(study_name="dpo_lr_beta", storage=storage)
     assert [t.value for t in study.trials] == [-math.inf, -math.inf]
@@ -217,7 +218,8 @@ def test_failing_optuna_trials_get_the_worst_value_and_the_study_goes_on(tmp_pat
 def _sweep_algorithm(name: str):
     """The algorithm a conf/sweep config selects (None: the default)."""
     defaults = yaml.safe_load((CONF_DIR / "sweep" / f"{name}.yaml").read_text()).get("defaults", [])
-    return next((d["override /algorithm"] for d in defaults if isinstance(d, dict) and "override /algorithm" in d), None)
+    key = "override /algorithm"
+    return next((d[key] for d in defaults if isinstance(d, dict) and key in d), None)
 
 
 @pytest.mark.parametrize("name", group_options("sweep"))

@@ -37,7 +37,7 @@ def worst_value() -> float:
 
 
 def record_failure(job_dir: Path, cfg, err: BaseException) -> dict:
-    """summary.json with status failed and the error on one line; the traceback in error.txt."""
+    """summary.json with status failed (stopped when pre-empted) and the error on one line; traceback in error.txt."""
     from omegaconf import OmegaConf
 
     from fai_rl.tracking.secrets import redact
@@ -50,7 +50,7 @@ def record_failure(job_dir: Path, cfg, err: BaseException) -> dict:
     lines = redact(str(err)).strip().splitlines()
     summary = {
         "algorithm": OmegaConf.select(cfg, "algorithm.name", default=None, throw_on_resolution_failure=False),
-        "status": "failed",
+        "status": "stopped" if getattr(err, "ends_sweep", False) else "failed",  # stopped: pre-empted
         "error": f"{type(err).__name__}: {lines[0] if lines else ''}",
         "error_file": str(error_file.resolve()),
         "objective_metric": OmegaConf.select(cfg, "training.objective_metric", default=None,
@@ -71,7 +71,7 @@ def run_job(cfg, task: Callable) -> float:
         summary = task(cfg)
     except Exception as err:  # noqa: BLE001 - any failure of one job must leave the others running
         failed = record_failure(Path(hydra_cfg.runtime.output_dir), cfg, err)
-        print(f"fai-rl: job #{hydra_cfg.job.num} failed: {shorten(failed['error'])} "
+        print(f"fai-rl: job #{hydra_cfg.job.num} {failed['status']}: {shorten(failed['error'])} "
               f"(traceback: {failed['error_file']})", file=sys.stderr, flush=True)
         if getattr(err, "ends_sweep", False):  # e.g. SIGTERM: the whole sweep is being stopped
             sys.exit(err.exit_code)

@@ -255,6 +255,7 @@ def test_objective_metric_named_but_not_logged_is_a_clear_error():
 
     assert pick_objective("eval_loss", True, {"eval_loss": 0.5}, {"loss": 0.7}) == 0.5
     assert pick_objective("loss", True, {"eval_loss": 0.5}, {"loss": 0.7}) == 0.7
+    assert pick_objective("eval_reward", True, {}, {"reward": 0.4}) == 0.4  # no eval data: the training value
     assert pick_objective("eval_rewards/accuracies", False, {}, {"loss": 0.7}) is None
     with pytest.raises(ConfigError, match=r"training.objective_metric.*'eval_rewrds'.*logged: eval_loss, loss$"):
         pick_objective("eval_rewrds", True, {"eval_loss": 0.5}, {"loss": 0.7})

@@ -30,14 +30,15 @@ def describe(summary: dict) -> str:
 
 
 def pick_objective(name: str, explicit: bool, eval_after: dict, train_metrics: dict):
-    """The value a sweep optimises: `name` after training's evaluation, else its last logged training value.
+    """The value a sweep optimises: `name` after training's evaluation, else its last logged training value
+    (for an eval_* name without eval data: the same metric on the training batches, e.g. eval_reward -> reward).
 
     A metric named by the user (training.objective_metric) that the run never logged is an error that lists
-    the ones it did; the algorithm's default may be absent (e.g. no eval data), which gives None.
+    the ones it did; the algorithm's default may be absent, which gives None.
     """
-    for source in (eval_after, train_metrics):
-        if name in source:
-            return source[name]
+    for source, key in ((eval_after, name), (train_metrics, name), (train_metrics, name.removeprefix("eval_"))):
+        if key in source:
+            return source[key]
     if explicit:
         from fai_rl.config.errors import ConfigError
 

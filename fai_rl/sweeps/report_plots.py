@@ -15,8 +15,13 @@ def as_number(text: str):
     return value if math.isfinite(value) else None
 
 
+def short_value(text: str) -> str:
+    number = as_number(text)
+    return f"{number:.4g}" if number is not None and len(text) > 8 else text
+
+
 def job_label(job, params: list) -> str:
-    return f"#{job.num} " + " ".join(f"{k.rsplit('.', 1)[-1]}={job.overrides.get(k, '')}" for k in params)
+    return f"#{job.num} " + " ".join(f"{k.rsplit('.', 1)[-1]}={short_value(job.overrides.get(k, ''))}" for k in params)
 
 
 def _scatter(ax, jobs: list, param: str | None, best) -> None:
@@ -32,6 +37,8 @@ def _scatter(ax, jobs: list, param: str | None, best) -> None:
         xs = numbers
         if param and min(xs) > 0 and max(xs) / min(xs) >= 20:
             ax.set_xscale("log")
+        else:
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
     else:  # categorical values: one position each, in first-seen order
         categories = list(dict.fromkeys(values))
         xs = [categories.index(v) for v in values]

@@ -86,7 +86,12 @@ def draw_curves(histories: dict, path: Path, title: str, highlight: str | None =
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     if 1 < len(histories) <= 12:
-        axes[0].legend(fontsize=7)
+        labelled = {}
+        for ax in axes[:len(panels)]:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                labelled.setdefault(label, handle)
+        fig.legend(labelled.values(), labelled.keys(), loc="outside lower center", ncols=min(3, len(labelled)),
+                   fontsize=8)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     return Path(path)

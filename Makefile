@@ -8,7 +8,7 @@ SWEEP  ?=
 DIR    ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep report test test-fast clean
+.PHONY: help install train sweep report test test-fast faults clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ test: $(STAMP) ## run the whole test suite (slow multi-process tests included)
 
 test-fast: $(STAMP) ## run the tests not marked slow
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+KILLS ?= 5
+faults: $(STAMP) ## kill a run KILLS times (SIGKILL) at random moments, resume each time, check nothing was lost
+	$(BIN)/python -m fai_rl.faults --kills $(KILLS) $(ARGS)
 
 clean: ## remove run outputs (runs/, logs/, models/, multirun/ contents)
 	rm -rf runs logs models outputs

@@ -2,7 +2,7 @@
 
 HF's Trainer writes checkpoint-N/ file by file; a process killed mid-save leaves a folder that looks like a
 checkpoint. fai-rl writes `fai_rl_complete.json` into the folder once the save returned, and `resume=auto` only
-considers marked folders; unmarked ones are set aside (renamed) and reported, so checkpoint rotation can never
+considers marked folders; unmarked ones are set aside (renamed incomplete-checkpoint-N-<time>) and reported, so checkpoint rotation can never
 keep a broken one over the newest complete one.
 """
 from __future__ import annotations

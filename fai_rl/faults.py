@@ -1,0 +1,103 @@
+"""`make faults`: kill a training run with SIGKILL at random moments, resume it each time, and check that the
+final model and step equal those of a run that was never killed.
+
+    python -m fai_rl.faults --kills 5 --steps 400 [extra fai-rl overrides ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from fai_rl.checkpoints import complete_checkpoints
+
+
+def overrides(steps: int, save_steps: int, out: Path, run_dir: Path, extra: list) -> list:
+    return [f"training.max_steps={steps}", f"training.save_steps={save_steps}", "training.save_only_model=false",
+            "training.save_total_limit=2", "training.resume=auto", "training.progress_bar=false",
+            "data.eval_datasets=[]", f"training.output_dir={out}", f"hydra.run.dir={run_dir}", *extra]
+
+
+def start(args: list, log: Path) -> subprocess.Popen:
+    with open(log, "a") as f:
+        return subprocess.Popen([sys.executable, "-m", "fai_rl", *args], stdout=f, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+
+
+def newest_step(out: Path) -> int:
+    done = complete_checkpoints(out)
+    return int(done[-1].name.split("-")[1]) if done else 0
+
+
+def run_with_kills(work: Path, kills: int, steps: int, save_steps: int, extra: list, rng: random.Random) -> tuple:
+    out, survived, attempt = work / "model", 0, 0
+    while True:
+        attempt += 1
+        proc = start(overrides(steps, save_steps, out, work / f"run{attempt}", extra), work / "faulty.log")
+        if survived < kills:
+            reached = newest_step(out)
+            deadline = time.time() + 600
+            while proc.poll() is None and newest_step(out) <= reached and time.time() < deadline:
+                time.sleep(0.05)  # let it make progress past the last checkpoint ...
+            time.sleep(rng.uniform(0.0, 1.5))  # ... then kill it at a random later moment
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                survived += 1
+                print(f"  kill {survived}: SIGKILL after checkpoint {newest_step(out)}", flush=True)
+                continue
+        if proc.wait() != 0:
+            raise SystemExit(f"faults: the resumed run failed; see {work / 'faulty.log'}")
+        return out, survived
+
+
+def compare(a: Path, b: Path) -> float:
+    from safetensors.torch import load_file
+
+    wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    if wa.keys() != wb.keys():
+        return float("inf")
+    return max((wa[k] - wb[k]).abs().max().item() for k in wa)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="fai-rl-faults", description=__doc__.split("\n\n")[0])
+    p.add_argument("--kills", type=int, default=5)
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--save-steps", type=int, default=25)
+    p.add_argument("--seed", type=int, default=0, help="seed of the kill times")
+    p.add_argument("--tolerance", type=float, default=1e-5, help="max |weight difference| accepted")
+    p.add_argument("extra", nargs="*", help="more fai-rl overrides for both runs")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="fai-rl-faults-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "straight").mkdir()
+        (tmp / "faulty").mkdir()
+        print(f"faults: reference run ({args.steps} steps, never killed)", flush=True)
+        ref = start(overrides(args.steps, args.save_steps, tmp / "straight" / "model", tmp / "straight" / "run",
+                              args.extra), tmp / "straight.log")
+        if ref.wait() != 0:
+            print((tmp / "straight.log").read_text()[-3000:], file=sys.stderr)
+            return 1
+        print(f"faults: faulty run, {args.kills} random SIGKILLs", flush=True)
+        out, survived = run_with_kills(tmp / "faulty", args.kills, args.steps, args.save_steps, args.extra,
+                                       random.Random(args.seed))
+        import json
+
+        summary = json.loads(sorted((tmp / "faulty").glob("run*/summary.json"))[-1].read_text())
+        diff = compare(tmp / "straight" / "model", out)
+        ok = summary["steps"] == args.steps and diff <= args.tolerance
+        print(f"faults: survived {survived} kills; final step {summary['steps']} (expected {args.steps}); "
+              f"max |weight difference| vs never-killed run {diff:.3g} (tolerance {args.tolerance:g}); "
+              + ("nothing lost" if ok else "SOMETHING WAS LOST"), flush=True)
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

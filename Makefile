@@ -4,9 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+SWEEP  ?=
+DIR    ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train train-bg test test-fast faults clean
+.PHONY: help install train train-bg sweep report test test-fast faults clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,6 +25,13 @@ train: $(STAMP) ## run the default job (DPO, tiny model, CPU); pass overrides wi
 
 train-bg: $(STAMP) ## like train, detached: survives the shell, output in logs/<run_name>-<time>.log, prints PID
 	$(BIN)/python -m fai_rl.background $(ARGS)
+
+sweep: $(STAMP) ## run a sweep (multirun): SWEEP=<conf/sweep name, e.g. dpo_optuna> and/or ARGS="key=v1,v2 ..."
+	@test -n "$(SWEEP)$(ARGS)" || { echo 'usage: make sweep SWEEP=dpo_optuna | make sweep ARGS="algorithm.beta=0.1,0.3"'; exit 2; }
+	$(BIN)/fai-rl -m $(strip $(if $(SWEEP),sweep=$(SWEEP)) $(ARGS))
+
+report: $(STAMP) ## table, CSV and plots of a sweep: DIR=multirun/<date>/<time> (default: the latest sweep)
+	$(BIN)/python -m fai_rl.sweeps.report $(DIR)
 
 test: $(STAMP) ## run the whole test suite (slow multi-process tests included)
 	$(BIN)/python -m pytest $(ARGS)

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from fai_rl.config.errors import ConfigError, RunStopped
 from fai_rl.config.overrides import CONF_DIR, check_overrides
 from fai_rl.config.validate import to_dict, validate
+from fai_rl.sweeps import callback, sweep_job
 
 _task_started = False
 
@@ -26,8 +27,12 @@ def _model_dir(single_run_default: str) -> str:
 
 
 def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("fai_rl.model_dir"):
-        OmegaConf.register_new_resolver("fai_rl.model_dir", _model_dir)
+    from fai_rl.sweeps.study import sqlite_url, study_seed
+
+    for name, resolver in (("fai_rl.model_dir", _model_dir), ("fai_rl.sqlite", sqlite_url),
+                           ("fai_rl.study_seed", study_seed)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
 
 
 register_resolvers()  # also in processes that only import this module (Hydra's submitit jobs)
@@ -47,15 +52,22 @@ def write_resolved_config(run) -> Path:
     return path
 
 
+def run_task(cfg: DictConfig) -> dict:
+    """validate -> write the resolved config -> launch; the run summary."""
+    run = validate(cfg)
+    write_resolved_config(run)
+    from fai_rl.launch import launch
+
+    return launch(run)
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def hydra_entry(cfg: DictConfig):
     task_started()
+    if sweep_job.in_multirun():  # a failing job is recorded as failed; the sweep goes on
+        return sweep_job.run_job(cfg, run_task)
     try:
-        run = validate(cfg)
-        write_resolved_config(run)
-        from fai_rl.launch import launch
-
-        summary = launch(run)
+        summary = run_task(cfg)
     except RunStopped as err:
         fail(err)
     return summary.get("objective")
@@ -82,7 +94,10 @@ def task_started() -> None:
 
 
 def main():
-    return run_hydra(hydra_entry)
+    result = run_hydra(hydra_entry)
+    if callback.failed_jobs:  # a sweep ended with failed jobs (listed by the callback); the rest are kept
+        sys.exit(1)
+    return result
 
 
 if __name__ == "__main__":

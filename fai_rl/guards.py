@@ -18,6 +18,7 @@ class Preempted(RunStopped):
     """SIGTERM arrived; a checkpoint was saved. Exit code 75 (EX_TEMPFAIL): start again with resume=auto."""
 
     exit_code = 75
+    ends_sweep = True
 
 
 def guard_finite_loss(trainer) -> None:

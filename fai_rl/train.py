@@ -71,8 +71,9 @@ def train(run: RunConfig) -> dict:
     from fai_rl.tracking import wandb_run
     from fai_rl.tracking.eval_before import EvalBefore
     from fai_rl.tracking.metrics_log import MetricsLog
-    from fai_rl.tracking.summary import describe, write_summary
     from fai_rl.launch import batch_line, check_batch_fits
+    from fai_rl.tracking.plots import write_run_curves
+    from fai_rl.tracking.summary import describe, pick_objective, write_summary
     from fai_rl.training_args import check_processes, common_args, held_parameters, sharded_loading
 
     datasets.disable_progress_bars()
@@ -117,6 +118,8 @@ def train(run: RunConfig) -> dict:
     finally:
         wandb_run.finish(tracker)
     final = metrics_log.last_train_metrics()
+    objective_metric = run.training.objective_metric or module.OBJECTIVE
+    objective = pick_objective(objective_metric, run.training.objective_metric is not None, eval_after, final)
     summary = {
         "algorithm": run.algorithm.name,
         "status": "completed",
@@ -131,8 +134,8 @@ def train(run: RunConfig) -> dict:
         "eval_before": eval_before.metrics,
         "eval_after": eval_after,
         "headline_metrics": list(getattr(module, "HEADLINE", [])),
-        "objective_metric": module.OBJECTIVE,
-        "objective": eval_after.get(module.OBJECTIVE, final.get(module.OBJECTIVE)),
+        "objective_metric": objective_metric,
+        "objective": objective,
         "output_dir": str(Path(run.training.output_dir).resolve()),
         "run_dir": str(run_dir.resolve()),
         "log_file": str(log_file.resolve()) if log_file else None,
@@ -140,5 +143,6 @@ def train(run: RunConfig) -> dict:
     if main:
         save_outputs(trainer, tokenizer, run, summary)
         write_summary(run_dir / "summary.json", summary)
+        write_run_curves(run_dir, f"{run.algorithm.name}: {run.training.run_name}")
         print(describe(summary), flush=True)
     return summary

@@ -5,6 +5,7 @@ class RunStopped(Exception):
     """A run ended on purpose; the CLI prints the message on one line and exits with `exit_code`."""
 
     exit_code = 1
+    ends_sweep = False  # True: a multirun stops here too (pre-emption), rather than going on with the next job
 
 
 class ConfigError(RunStopped, ValueError):

@@ -82,6 +82,7 @@ class TrainingConfig:
     dataloader_drop_last: bool = True
     save_only_model: bool = True
     prediction_loss_only: bool = True
+    objective_metric: Optional[str] = None  # metric a sweep optimises (summary key); None: the algorithm's OBJECTIVE
     progress_bar: bool = True  # false: no tqdm bars (quiet logs for CI and batch jobs)
 
 

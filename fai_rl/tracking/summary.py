@@ -27,3 +27,22 @@ def describe(summary: dict) -> str:
     lines.append(f"  run dir: {summary['run_dir']}")
     lines.append(f"  log:     {summary['log_file']}")
     return "\n".join(lines)
+
+
+def pick_objective(name: str, explicit: bool, eval_after: dict, train_metrics: dict):
+    """The value a sweep optimises: `name` after training's evaluation, else its last logged training value
+    (for an eval_* name without eval data: the same metric on the training batches, e.g. eval_reward -> reward).
+
+    A metric named by the user (training.objective_metric) that the run never logged is an error that lists
+    the ones it did; the algorithm's default may be absent, which gives None.
+    """
+    for source, key in ((eval_after, name), (train_metrics, name), (train_metrics, name.removeprefix("eval_"))):
+        if key in source:
+            return source[key]
+    if explicit:
+        from fai_rl.config.errors import ConfigError
+
+        logged = sorted(k for k, v in {**train_metrics, **eval_after}.items() if isinstance(v, (int, float)))
+        raise ConfigError(f"'training.objective_metric' is '{name}', which this run did not log "
+                          f"(eval_* metrics need data.eval_datasets); logged: {', '.join(logged)}")
+    return None

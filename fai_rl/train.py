@@ -68,7 +68,8 @@ def train(run: RunConfig) -> dict:
         "eval_after": eval_after,
         "headline_metrics": list(getattr(module, "HEADLINE", [])),
         "objective_metric": module.OBJECTIVE,
-        "objective": eval_after.get(module.OBJECTIVE, metrics_log.last_train_metrics().get(module.OBJECTIVE)),
+        "objective": eval_after.get(module.OBJECTIVE,  # no eval data: the same metric on the training batches
+                                    metrics_log.last_train_metrics().get(module.OBJECTIVE.removeprefix("eval_"))),
         "output_dir": str(Path(run.training.output_dir).resolve()),
         "run_dir": str(run_dir.resolve()),
         "log_file": str(log_file.resolve()) if log_file else None,

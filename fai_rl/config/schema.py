@@ -29,6 +29,7 @@ class DatasetSpec:
     prompt_column: str = "prompt"
     chosen_column: str = "chosen"
     rejected_column: str = "rejected"
+    answer_column: Optional[str] = None  # prompt data: reference answer column, passed to rewards as `answer`
     max_samples: Optional[int] = None  # keep only the first N rows of this dataset
 
 
@@ -39,6 +40,8 @@ class DataConfig:
     max_length: int = 2048
     max_prompt_length: int = 1024
     remove_unused_columns: bool = False
+    system_prompt: Optional[str] = None  # prompt data: prepended as a system message (prompts become chat)
+    prompt_template: Optional[str] = None  # prompt data: e.g. "{prompt}\nAnswer after ####."; {column} fields
 
 
 @dataclass

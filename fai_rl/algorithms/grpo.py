@@ -104,10 +104,8 @@ def load_data(run, tokenizer):
     return train, evals
 
 
-def grpo_config_args(run) -> dict:
+def grpo_config_args(run, reward_weights: list) -> dict:
     """The GRPOConfig fields this module sets from algorithm.*, beside the shared TrainingArguments."""
-    from fai_rl.rewards import resolve
-
     a = run.algorithm
     return dict(
         num_generations=a.num_generations, num_generations_eval=a.num_generations,
@@ -116,7 +114,7 @@ def grpo_config_args(run) -> dict:
         beta=a.beta, epsilon=a.epsilon, epsilon_high=a.epsilon_high, loss_type=a.loss_type,
         importance_sampling_level=a.importance_sampling_level, scale_rewards=a.scale_rewards,
         mask_truncated_completions=a.mask_truncated_completions,
-        reward_weights=[r.weight for r in resolve(a.rewards)],
+        reward_weights=reward_weights,
         log_completions=False,
     )
 
@@ -126,9 +124,10 @@ def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict):
 
     from fai_rl.rewards import resolve
 
-    config = GRPOConfig(**args, **grpo_config_args(run))
-    return GRPOTrainer(model=model, reward_funcs=[r.fn for r in resolve(run.algorithm.rewards)], args=config,
-                       train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer)
+    rewards = resolve(run.algorithm.rewards)
+    config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in rewards]))
+    return GRPOTrainer(model=model, reward_funcs=[r.fn for r in rewards], args=config, train_dataset=train_ds,
+                       eval_dataset=eval_ds, processing_class=tokenizer)
 
 
 def evaluate(trainer) -> dict:

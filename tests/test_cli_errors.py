@@ -42,6 +42,7 @@ BAD = [
     (["algorithm=gspo", "algorithm.importance_sampling_level=seq"], ["algorithm.importance_sampling_level", "'sequence'"]),
     (["algorithm=grpo", "algorithm.beta=-0.1"], ["algorithm.beta", ">= 0"]),
     (["algorithm=grpo", "data.prompt_template='{prompt'"], ["data.prompt_template", "not a valid template"]),
+    (["algorithm=grpo", "tuned=null"], ["tuned=null", "~tuned"]),
 ]
 
 

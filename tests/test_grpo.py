@@ -64,6 +64,24 @@ def test_only_gspo_clips_its_off_policy_steps(default_run):
         assert max(clipped) == 0.0
 
 
+@pytest.mark.parametrize("overrides,data,rewards,lr", [
+    (["algorithm=grpo"], "builtin:tiny_vowels", ["letter_share"], 3e-3),
+    (["algorithm=gspo"], "builtin:tiny_vowels", ["letter_share"], 5e-3),
+    (["algorithm=grpo", "data=tiny_math"], "builtin:tiny_math", ["accuracy", {"_target_": "format", "weight": 0.2}], 1e-3),
+    (["algorithm=grpo", "~tuned", "algorithm.max_completion_length=32"], "builtin:tiny_vowels", ["accuracy"], 5e-4),
+    (["experiment=gspo_qwen2_5_0_5b_gsm8k"], "openai/gsm8k", ["accuracy", {"_target_": "format", "weight": 0.2}], 1e-6),
+])
+def test_algorithm_picks_its_default_task_and_tuned_settings(overrides, data, rewards, lr, tmp_path):
+    run = make_run(overrides, tmp_path)
+    assert run.data.datasets[0].name == data and run.algorithm.rewards == rewards
+    assert run.training.learning_rate == pytest.approx(lr)
+
+
+def test_group_size_is_the_seed_name_for_num_generations(tmp_path):
+    run = make_run(["algorithm=gspo", "algorithm.group_size=8"], tmp_path)
+    assert run.algorithm.num_generations == 8 and run.algorithm.importance_sampling_level == "sequence"
+
+
 def _trainer(overrides, tmp_path):
     from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
     from fai_rl.training_args import common_args

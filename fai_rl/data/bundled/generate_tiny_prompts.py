@@ -7,9 +7,9 @@ third of the reward by chance and learns to earn more within a minute on CPU.
 """
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
+
+from fai_rl.data.bundled import write_splits
 
 NAMES = ["Ana", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gia", "Hugo", "Ivy", "Jon", "Kai", "Lea", "Mia", "Noah"]
 THINGS = ["apple", "book", "coin", "marble", "pencil", "shell", "sticker", "stone", "card", "egg"]
@@ -49,21 +49,10 @@ def tiny_vowels() -> list:
     return [{"prompt": request.format(w=word)} for request in VOWEL_REQUESTS for word in WORDS]
 
 
-def write_splits(name: str, rows: list, n_test: int, seed: int = 0) -> None:
-    rows = list(rows)
-    random.Random(seed).shuffle(rows)
-    out = Path(__file__).parent / name
-    out.mkdir(exist_ok=True)
-    for split, part in (("test", rows[:n_test]), ("train", rows[n_test:])):
-        with open(out / f"{split}.jsonl", "w") as f:
-            for row in part:
-                f.write(json.dumps(row) + "\n")
-        print(f"{name}/{split}: {len(part)} rows")
-
-
 def main() -> None:
-    write_splits("tiny_math", tiny_math(), n_test=40)
-    write_splits("tiny_vowels", tiny_vowels(), n_test=32)
+    for name, rows, n_test in (("tiny_math", tiny_math(), 40), ("tiny_vowels", tiny_vowels(), 32)):
+        random.Random(0).shuffle(rows)
+        write_splits(name, rows, n_test)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,23 @@ BAD = [
     (["model.lora.enabled=true", "model.lora.r=0"], ["model.lora.r", "> 0"]),
     (["training.output_dir="], ["training.output_dir", "empty"]),
     (["algorithm.loss_type=sigmoidd"], ["algorithm.loss_type", "'sigmoid'"]),
+    (["algorithm=grpo", "algorithm.num_generations=3"],
+     ["generation batch", "per_device_train_batch_size x training.gradient_accumulation_steps x processes",
+      "16 x 1 x 1 = 16", "divisible by algorithm.num_generations (3)"]),
+    (["algorithm=gspo", "algorithm.steps_per_generation=3", "training.per_device_train_batch_size=6"],
+     ["algorithm.steps_per_generation", "6 x 3 x 1 = 18", "algorithm.num_generations (4)"]),
+    (["algorithm=grpo", "algorithm.num_generations=1"], ["algorithm.num_generations", ">= 2"]),
+    (["algorithm=gspo", "algorithm.group_size=1"], ["algorithm.group_size", ">= 2"]),
+    (["algorithm=grpo", "algorithm.max_completion_length=48"],
+     ["data.max_prompt_length + algorithm.max_completion_length = 32 + 48 = 80", "data.max_length (64)"]),
+    (["algorithm=grpo", "algorithm.rewards=[mypkg.rewards.score]"],
+     ["reward 'mypkg.rewards.score' (algorithm.rewards.0) cannot be imported", "No module named 'mypkg'"]),
+    (["algorithm=grpo", "algorithm.rewards=[acuracy]"], ["unknown reward 'acuracy'", "accuracy"]),
+    (["algorithm=grpo", "algorithm.loss_type=ppo"], ["algorithm.loss_type", "'dapo'"]),
+    (["algorithm=gspo", "algorithm.importance_sampling_level=seq"], ["algorithm.importance_sampling_level", "'sequence'"]),
+    (["algorithm=grpo", "algorithm.beta=-0.1"], ["algorithm.beta", ">= 0"]),
+    (["algorithm=grpo", "data.prompt_template='{prompt'"], ["data.prompt_template", "not a valid template"]),
+    (["algorithm=grpo", "tuned=null"], ["tuned=null", "~tuned"]),
 ]
 
 
@@ -56,7 +73,8 @@ def _imports_after(args):
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--cfg", "job"], ["training.learning_rate=0"],
-                                  ["algorithm=nope"], ["training.learnign_rate=1"]])
+                                  ["algorithm=nope"], ["training.learnign_rate=1"],
+                                  ["algorithm=gspo", "algorithm.num_generations=3"]])
 def test_compose_and_validate_import_no_torch(args):
     out = _imports_after(args)
     assert "HEAVY=\n" in out or out.rstrip().endswith("HEAVY="), out
@@ -72,5 +90,5 @@ def test_cfg_job_prints_composed_config():
 def test_help_lists_groups():
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for group in ("algorithm: dpo", "model:", "data:", "hardware:"):
+    for group in ("algorithm: dpo, grpo, gspo", "model:", "data:", "hardware:"):
         assert group in proc.stdout

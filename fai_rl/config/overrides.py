@@ -52,6 +52,9 @@ def _algorithm_fields() -> set:
 def _check_group(group: str, values: list) -> None:
     options = group_options(group)
     for value in values:
+        if group == "tuned" and value in ("null", None):  # Hydra cannot null a group chosen by interpolation
+            raise ConfigError("'tuned=null' is not possible (train.yaml picks tuned/<data>_<algorithm>); "
+                              "use ~tuned to leave the tuned settings out")
         if value not in options and value not in ("null", None):
             raise ConfigError(
                 f"unknown {group} '{value}'{did_you_mean(str(value), options)}; "

@@ -40,6 +40,7 @@ class DatasetSpec:
     prompt_column: str = "prompt"
     chosen_column: str = "chosen"
     rejected_column: str = "rejected"
+    answer_column: Optional[str] = None  # prompt data: reference answer column, passed to rewards as `answer`
     max_samples: Optional[int] = None  # keep only the first N rows of this dataset
 
 
@@ -50,6 +51,8 @@ class DataConfig:
     max_length: int = 2048
     max_prompt_length: int = 1024
     remove_unused_columns: bool = False
+    system_prompt: Optional[str] = None  # prompt data: prepended as a system message (prompts become chat)
+    prompt_template: Optional[str] = None  # prompt data: e.g. "{prompt}\nAnswer after ####."; {column} fields
 
 
 @dataclass
@@ -117,7 +120,7 @@ class EvaluationConfig:
     """Used by fai-rl-eval (and the saved-model evaluation after training)."""
 
     reference_model: Optional[str] = None  # preference eval reference (default: the evaluated model's base)
-    max_new_tokens: int = 64  # prompt eval: length of the greedy generations
+    max_new_tokens: Optional[int] = None  # prompt eval: greedy generation length (default algorithm's)
     output: Optional[str] = None  # eval.json path (default: <run_dir>/eval.json)
 
 

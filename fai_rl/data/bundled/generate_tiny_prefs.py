@@ -5,9 +5,9 @@ asked with several phrasings, so a held-out phrasing of a fact seen in training 
 """
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
+
+from fai_rl.data.bundled import write_splits
 
 OPPOSITES = [("hot", "cold"), ("big", "small"), ("up", "down"), ("fast", "slow"), ("day", "night"),
              ("wet", "dry"), ("light", "dark"), ("open", "closed"), ("happy", "sad"), ("full", "empty"),
@@ -53,14 +53,7 @@ def make_pairs(seed: int = 0) -> list:
 
 def main() -> None:
     pairs = make_pairs()
-    n_eval = len(pairs) // 7
-    out = Path(__file__).parent / "tiny_prefs"
-    out.mkdir(exist_ok=True)
-    for split, rows in (("test", pairs[:n_eval]), ("train", pairs[n_eval:])):
-        with open(out / f"{split}.jsonl", "w") as f:
-            for row in rows:
-                f.write(json.dumps(row) + "\n")
-        print(f"{split}: {len(rows)} pairs")
+    write_splits("tiny_prefs", pairs, n_test=len(pairs) // 7)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,162 @@
+"""GRPO — Group Relative Policy Optimization (Shao et al., 2024, arXiv:2402.03300) on TRL's GRPOTrainer.
+
+GSPO (Zheng et al., 2025, arXiv:2507.18071) is GRPO with sequence-level importance sampling: it is the config
+conf/algorithm/gspo.yaml (importance_sampling_level: sequence, ...), trained by this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Literal, Optional
+
+from fai_rl.config.errors import ConfigError
+from fai_rl.config.schema import AlgorithmConfig
+
+DATA_KIND = "prompt"
+OBJECTIVE = "eval_reward"  # mean total reward on the eval prompts (train `reward` when there are none)
+HEADLINE = ["eval_reward", "eval_reward_std", "eval_frac_reward_zero_std", "eval_completions/mean_length"]
+
+LossType = Literal["grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo"]
+
+
+@dataclass
+class Settings(AlgorithmConfig):
+    name: str = "grpo"
+    trainer: str = "grpo"
+    num_generations: int = 8  # completions sampled per prompt (the group)
+    group_size: Optional[int] = None  # the seed's name for num_generations; when set, it is the group size
+    steps_per_generation: Optional[int] = None  # optimizer steps per generation batch (None: accumulation steps)
+    num_iterations: int = 1  # updates per generation batch (mu in the paper)
+    max_completion_length: int = 256  # tokens generated per completion
+    temperature: float = 1.0
+    top_p: float = 1.0
+    beta: float = 0.0  # KL coefficient; 0 loads no reference model
+    epsilon: float = 0.2  # clip range below 1 (and above, unless epsilon_high)
+    epsilon_high: Optional[float] = None  # clip range above 1 (DAPO's clip-higher: 0.28)
+    loss_type: LossType = "dapo"  # TRL's names: grpo, dapo, dr_grpo, bnpo, cispo, sapo, luspo, vespo
+    importance_sampling_level: Literal["token", "sequence"] = "token"  # sequence = GSPO
+    scale_rewards: Literal["group", "batch", "none"] = "group"  # divide advantages by the group/batch std, or not
+    mask_truncated_completions: bool = False  # completions cut at max_completion_length do not count in the loss
+    rewards: List[Any] = field(default_factory=lambda: ["accuracy"])  # names, paths or {_target_, weight, ...}
+
+
+def _positive(value, where: str) -> None:
+    if value is not None and value <= 0:
+        raise ConfigError(f"'{where}' must be > 0, got {value}")
+
+
+def check(run) -> None:
+    """Cross-field rules, with the arithmetic in the message, before any model loads."""
+    from fai_rl.data.prompts import template_fields
+    from fai_rl.rewards import resolve
+
+    a, t, d = run.algorithm, run.training, run.data
+    if a.group_size is not None:
+        a.num_generations = a.group_size
+    group = "algorithm.group_size" if a.group_size is not None else "algorithm.num_generations"
+    if a.num_generations < 2:
+        raise ConfigError(f"'{group}' must be >= 2 (GRPO compares completions within a group), got {a.num_generations}")
+    for name in ("num_iterations", "max_completion_length", "temperature", "top_p", "epsilon", "epsilon_high",
+                 "steps_per_generation"):
+        _positive(getattr(a, name), f"algorithm.{name}")
+    if a.top_p > 1:
+        raise ConfigError(f"'algorithm.top_p' must be in (0, 1], got {a.top_p}")
+    if a.beta < 0:
+        raise ConfigError(f"'algorithm.beta' must be >= 0 (0: no KL term, no reference model), got {a.beta}")
+    if a.loss_type == "luspo" and a.importance_sampling_level != "sequence":
+        raise ConfigError("'algorithm.loss_type' luspo needs algorithm.importance_sampling_level=sequence")
+    steps, steps_name = ((a.steps_per_generation, "algorithm.steps_per_generation") if a.steps_per_generation
+                         else (t.gradient_accumulation_steps, "training.gradient_accumulation_steps"))
+    batch = t.per_device_train_batch_size * steps * run.world_size
+    if batch % a.num_generations:
+        raise ConfigError(
+            f"the generation batch, training.per_device_train_batch_size x {steps_name} x processes = "
+            f"{t.per_device_train_batch_size} x {steps} x {run.world_size} = {batch}, must be divisible by "
+            f"{group} ({a.num_generations}); e.g. per_device_train_batch_size={a.num_generations}")
+    eval_batch = t.per_device_eval_batch_size * run.world_size
+    if d.eval_datasets and eval_batch % a.num_generations:
+        raise ConfigError(
+            f"the eval batch, training.per_device_eval_batch_size x processes = {t.per_device_eval_batch_size} x "
+            f"{run.world_size} = {eval_batch}, must be divisible by {group} ({a.num_generations})")
+    if d.max_prompt_length + a.max_completion_length > d.max_length:
+        raise ConfigError(
+            f"prompt plus completion, data.max_prompt_length + algorithm.max_completion_length = "
+            f"{d.max_prompt_length} + {a.max_completion_length} = {d.max_prompt_length + a.max_completion_length}, "
+            f"exceeds data.max_length ({d.max_length})")
+    if d.prompt_template is not None:
+        template_fields(d.prompt_template)
+    resolve(a.rewards)
+
+
+def load_data(run, tokenizer):
+    from fai_rl.data.prompts import load_prompt_data, require_reward_columns
+    from fai_rl.rewards import resolve
+
+    needed = {column: r.name for r in resolve(run.algorithm.rewards) for column in r.required_columns}
+    if needed and run.data.remove_unused_columns:
+        raise ConfigError(f"data.remove_unused_columns=true would drop the column(s) {', '.join(needed)} that "
+                          f"reward(s) {', '.join(sorted(set(needed.values())))} read; set it to false")
+    train = load_prompt_data(run.data.datasets, run.data, tokenizer, "data.datasets")
+    require_reward_columns(train, needed, "data.datasets")
+    evals = None
+    if run.data.eval_datasets:
+        evals = load_prompt_data(run.data.eval_datasets, run.data, tokenizer, "data.eval_datasets")
+        require_reward_columns(evals, needed, "data.eval_datasets")
+    return train, evals
+
+
+def grpo_config_args(run, reward_weights: list) -> dict:
+    """The GRPOConfig fields this module sets from algorithm.*, beside the shared TrainingArguments."""
+    a = run.algorithm
+    return dict(
+        num_generations=a.num_generations, num_generations_eval=a.num_generations,
+        steps_per_generation=a.steps_per_generation, num_iterations=a.num_iterations,
+        max_completion_length=a.max_completion_length, temperature=a.temperature, top_p=a.top_p,
+        beta=a.beta, epsilon=a.epsilon, epsilon_high=a.epsilon_high, loss_type=a.loss_type,
+        importance_sampling_level=a.importance_sampling_level, scale_rewards=a.scale_rewards,
+        mask_truncated_completions=a.mask_truncated_completions,
+        reward_weights=reward_weights,
+        log_completions=False,
+    )
+
+
+def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
+    from trl import GRPOConfig, GRPOTrainer
+
+    from fai_rl.rewards import resolve
+
+    rewards = resolve(run.algorithm.rewards)
+    config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in rewards]))
+    return GRPOTrainer(model=model, reward_funcs=[r.fn for r in rewards], args=config, train_dataset=train_ds,
+                       eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config)
+
+
+def evaluate(trainer) -> dict:
+    """Rewards of completions sampled for the eval prompts (eval_reward, eval_rewards/<name>/mean, lengths)."""
+    return trainer.evaluate()
+
+
+def evaluate_model(run, model, tokenizer, eval_ds, model_path: str) -> dict:
+    """fai-rl-eval on prompt data: every reward on greedy completions, and exact-answer accuracy when answers exist."""
+    from fai_rl.generate import generate, render
+    from fai_rl.rewards import resolve
+    from fai_rl.rewards.builtin import answer_accuracy
+
+    prompts = list(eval_ds["prompt"])
+    columns = {c: list(eval_ds[c]) for c in eval_ds.column_names if c != "prompt"}
+    length = run.evaluation.max_new_tokens or run.algorithm.max_completion_length
+    texts = generate(model, tokenizer, [render(p, tokenizer, chat=False) for p in prompts], length,
+                     run.training.per_device_eval_batch_size, temperature=0.0)
+    completions = [[{"role": "assistant", "content": t}] if isinstance(p, list) else t for p, t in zip(prompts, texts)]
+    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    metrics, total = {}, [0.0] * len(prompts)
+    for reward in resolve(run.algorithm.rewards):
+        values = reward.fn(prompts=prompts, completions=completions, completion_ids=ids, **columns)
+        scored = [v for v in values if v is not None]
+        metrics[f"eval_rewards/{reward.name}/mean"] = sum(scored) / max(len(scored), 1)
+        total = [t + reward.weight * (v or 0.0) for t, v in zip(total, values)]
+    metrics["eval_reward"] = sum(total) / len(total)
+    if "answer" in columns:
+        hits = answer_accuracy(completions, columns["answer"])
+        metrics["eval_exact_answer_accuracy"] = sum(hits) / len(hits)
+    metrics["eval_completions/mean_length"] = sum(map(len, ids)) / len(ids)
+    return metrics

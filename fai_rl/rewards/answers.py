@@ -1,0 +1,67 @@
+"""Find the final answer in a text (GSM8K `#### 42`, MATH `\\boxed{}`, `<answer>` tags, or the last number)
+and decide whether two answers agree. Pure Python: read while validating, so no heavy imports."""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Optional, Union
+
+ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+HASHES = re.compile(r"####\s*([^\n]*)")
+NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+FRAC = re.compile(r"\\d?frac\{([^{}]*)\}\{([^{}]*)\}")
+LATEX_NOISE = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\ |\$|\\text\{[^{}]*\}|\\mathrm\{[^{}]*\}|\^\{?\\circ\}?|%")
+
+
+def last_boxed(text: str) -> Optional[str]:
+    """Content of the last \\boxed{...} (or \\fbox{...}), braces balanced."""
+    start = max(text.rfind("\\boxed{"), text.rfind("\\fbox{"))
+    if start < 0:
+        return None
+    i = text.index("{", start) + 1
+    depth, begin = 1, i
+    while i < len(text) and depth:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return text[begin:i - 1] if depth == 0 else None
+
+
+def final_answer(text: str) -> Optional[str]:
+    """The answer a text gives: in <answer> tags, else \\boxed{}, else after ####, else its last number."""
+    tagged = ANSWER_TAG.findall(text)
+    if tagged:
+        return tagged[-1].strip()
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed.strip()
+    hashes = HASHES.findall(text)
+    if hashes:
+        return hashes[-1].strip()
+    numbers = NUMBER.findall(text)
+    return numbers[-1] if numbers else None
+
+
+def as_number(answer: str) -> Optional[Fraction]:
+    """'1,234', '-3.5', '3/4', '\\frac{3}{4}', '$42.' -> a Fraction; None when it is not a plain number."""
+    cleaned = FRAC.sub(r"\1/\2", LATEX_NOISE.sub("", answer)).strip().rstrip(".").replace(",", "").replace(" ", "")
+    try:
+        return Fraction(cleaned)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def normalise(answer: str) -> Union[Fraction, str]:
+    """A number when the answer is one (or ends in one, e.g. 'x = 5'), else the answer without spaces or LaTeX noise."""
+    number = as_number(answer)
+    if number is not None:
+        return number
+    numbers = NUMBER.findall(answer)
+    if numbers and not re.search(r"[a-zA-Z\\]", answer.replace(" ", "").split("=")[-1]):
+        return as_number(numbers[-1]) or numbers[-1]
+    return LATEX_NOISE.sub("", answer).replace(" ", "").rstrip(".").lower()
+
+
+def answers_match(predicted: Optional[str], reference: Optional[str]) -> bool:
+    if predicted is None or reference is None:
+        return False
+    return normalise(predicted) == normalise(reference)

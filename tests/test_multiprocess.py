@@ -17,6 +17,8 @@ from conftest import REPO, run_cli
 
 ALGORITHMS = {
     "dpo": ["algorithm=dpo"],
+    "grpo": ["algorithm=grpo"],
+    "gspo": ["algorithm=gspo"],
 }
 HARDWARE = ["cpu2_ddp", "cpu2_zero2", "cpu2_zero3"]
 STEPS = 3

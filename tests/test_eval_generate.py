@@ -14,7 +14,7 @@ from fai_rl.train import train
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("trained")
-    train(make_run(["training.max_steps=200", "training.eval_steps=50"], tmp))
+    train(make_run(["training.eval_steps=100"], tmp))
     return tmp
 
 
@@ -69,4 +69,4 @@ def test_generate_missing_prompt_file_is_a_clear_error(tmp_path):
 def test_evaluation_during_training_is_logged(trained):
     records = [json.loads(x) for x in (trained / "run" / "metrics.jsonl").read_text().splitlines()]
     eval_steps = [r["step"] for r in records if "eval_rewards/accuracies" in r and r["step"] > 0]
-    assert eval_steps[:4] == [50, 100, 150, 200]
+    assert eval_steps[:4] == [100, 200, 300, 400]

@@ -69,6 +69,24 @@ def resolve_resume(resume, output_dir) -> str | None:
     return str(path)
 
 
+def checkpoint_step(checkpoint: str) -> int:
+    state = Path(checkpoint) / "trainer_state.json"
+    return json.loads(state.read_text())["global_step"] if state.exists() else 0
+
+
+def finish_from_checkpoint(trainer, checkpoint: str):
+    """The run had reached max_steps when it died (after its last checkpoint, before the model was saved):
+    load that checkpoint instead of training, since the Trainer would take one step too many from there."""
+    from transformers.trainer_callback import TrainerState
+    from transformers.trainer_utils import TrainOutput
+
+    trainer._load_from_checkpoint(checkpoint)
+    trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    log.info("checkpoint %s is already at max_steps: nothing left to train", checkpoint)
+    return TrainOutput(trainer.state.global_step, losses[-1] if losses else float("nan"), {})
+
+
 class MarkCheckpointComplete(TrainerCallback):
     """After the Trainer finished writing checkpoint-N, mark it complete (atomically)."""
 

@@ -65,7 +65,8 @@ def train(run: RunConfig) -> dict:
     import datasets
     from transformers import set_seed
 
-    from fai_rl.checkpoints import MarkCheckpointComplete, resolve_resume, set_aside_incomplete
+    from fai_rl.checkpoints import (MarkCheckpointComplete, checkpoint_step, finish_from_checkpoint,
+                                    resolve_resume, set_aside_incomplete)
     from fai_rl.guards import Preempted, PreemptionGuard, guard_finite_loss
     from fai_rl.models.loading import load_tokenizer, resolve_model_path
     from fai_rl.tracking import wandb_run
@@ -107,7 +108,10 @@ def train(run: RunConfig) -> dict:
         if eval_ds is not None:
             trainer.add_callback(eval_before)
         train_started = time.time()
-        result = trainer.train(resume_from_checkpoint=resume_from)
+        if resume_from and checkpoint_step(resume_from) >= run.training.max_steps > 0:
+            result = finish_from_checkpoint(trainer, resume_from)
+        else:
+            result = trainer.train(resume_from_checkpoint=resume_from)
         train_runtime = time.time() - train_started - eval_before.seconds
         preemption.restore()
         if preemption.requested:

@@ -106,3 +106,11 @@ def test_resume_needs_full_checkpoints_and_existing_path(tmp_path):
         make_run(["training.resume=auto"], tmp_path)
     with pytest.raises(ConfigError, match="does not exist"):
         train(make_run(["training.resume=/nope/checkpoint-3", "training.save_only_model=false"], tmp_path))
+
+
+def test_resume_from_a_checkpoint_at_max_steps_takes_no_extra_step(tmp_path):
+    train(make_run(COMMON + ["training.max_steps=40"], tmp_path))
+    (tmp_path / "model" / "model.safetensors").unlink()  # died after the last checkpoint, before the final save
+    summary = train(make_run(COMMON + ["training.max_steps=40", "training.resume=auto"], tmp_path))
+    assert summary["steps"] == 40 and summary["resumed_from"].endswith("checkpoint-40")
+    assert (tmp_path / "model" / "model.safetensors").exists()

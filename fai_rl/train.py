@@ -55,7 +55,7 @@ def train(run: RunConfig) -> dict:
     run_dir = Path(run.run_dir or run.training.output_dir)
     module = algorithms.load(run.algorithm.trainer)
     main = is_main_process()
-    resuming = run.training.resume not in (False, "false")
+    resuming = run.resuming
     if main:
         check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or resuming)
     from fai_rl.tracking.run_log import attach_log_file

@@ -14,7 +14,7 @@ from fai_rl.train import train
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("trained")
-    train(make_run(["training.max_steps=200", "training.eval_steps=50"], tmp))
+    train(make_run(["training.eval_steps=100"], tmp))
     return tmp
 
 
@@ -69,4 +69,21 @@ def test_generate_missing_prompt_file_is_a_clear_error(tmp_path):
 def test_evaluation_during_training_is_logged(trained):
     records = [json.loads(x) for x in (trained / "run" / "metrics.jsonl").read_text().splitlines()]
     eval_steps = [r["step"] for r in records if "eval_rewards/accuracies" in r and r["step"] > 0]
-    assert eval_steps[:4] == [50, 100, 150, 200]
+    assert eval_steps[:4] == [100, 200, 300, 400]
+
+
+def test_eval_on_prompt_data_scores_rewards_of_greedy_generations(tmp_path):
+    train(make_run(["algorithm=grpo"], tmp_path / "grpo"))
+    scores = {}
+    for name, model in (("trained", tmp_path / "grpo" / "model"), ("untrained", "builtin:tiny")):
+        out = tmp_path / f"{name}.json"
+        proc = _module("fai_rl.evaluate", "algorithm=grpo", f"model.base_model_name={model}",
+                       f"evaluation.output={out}", f"hydra.run.dir={tmp_path}/{name}", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        scores[name] = json.loads(out.read_text())
+    assert scores["trained"]["eval_rewards/letter_share/mean"] > scores["untrained"]["eval_rewards/letter_share/mean"]
+    proc = _module("fai_rl.evaluate", "algorithm=grpo", "data=tiny_math", "model.base_model_name=builtin:tiny",
+                   f"evaluation.output={tmp_path}/math.json", f"hydra.run.dir={tmp_path}/math", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    math = json.loads((tmp_path / "math.json").read_text())
+    assert 0.0 <= math["eval_exact_answer_accuracy"] <= 1.0 and "eval_rewards/accuracy/mean" in math

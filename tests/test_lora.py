@@ -71,3 +71,12 @@ def test_saved_adapter_continues_training(tmp_path):
     after = load_file(str(tmp_path / "second" / "model" / "adapter_model.safetensors"))
     assert before.keys() == after.keys()
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_lora_grpo_trains_only_the_adapter(tmp_path):
+    summary = train(make_run(["algorithm=grpo", "model.lora.enabled=true", "model.lora.r=8",
+                              "training.max_steps=4", "data.eval_datasets=[]"], tmp_path))
+    assert summary["steps"] == 4
+    adapter = load_file(str(tmp_path / "model" / "adapter_model.safetensors"))
+    assert adapter and all("lora_" in k for k in adapter)
+    assert any(v.abs().sum() > 0 for k, v in adapter.items() if "lora_B" in k)  # B starts at zero: it trained

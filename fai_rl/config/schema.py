@@ -144,6 +144,10 @@ class RunConfig:
     run_dir: Optional[str] = None  # where the run's config, metrics and summary are written
 
     @property
+    def resuming(self) -> bool:
+        return self.training.resume not in (False, "false")
+
+    @property
     def use_bf16(self) -> bool:
         if self.training.bf16 is not None:
             return self.training.bf16

@@ -87,6 +87,10 @@ def check_common(run: RunConfig) -> None:
                 _positive(spec.max_samples, f"data.{group}.{i}.max_samples")
     if not m.base_model_name.strip():
         raise ConfigError("'model.base_model_name' is empty; give a hub name, a local folder or builtin:tiny")
+    if not m.base_model_name.startswith("builtin:"):
+        from fai_rl.models.loading import check_model_name
+
+        check_model_name(m.base_model_name)
     if m.load_in_8bit and m.load_in_4bit:
         raise ConfigError("'model.load_in_8bit' and 'model.load_in_4bit' are both on; choose one")
     if (m.load_in_8bit or m.load_in_4bit) and not m.lora.enabled:

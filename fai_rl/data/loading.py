@@ -48,6 +48,10 @@ def _load_file(path: Path):
     fmt = FILE_FORMATS[path.suffix.lower()]
     if not path.exists():
         raise ConfigError(f"dataset file {path} does not exist")
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    if not head.strip():
+        raise ConfigError(f"dataset file {path} is empty")
     if path.suffix.lower() == ".jsonl":
         check_jsonl(path)
     try:

@@ -32,6 +32,22 @@ def check_batch_fits(run: RunConfig, train_rows: int) -> None:
                           "training.per_device_train_batch_size, gradient_accumulation_steps or hardware.num_processes")
 
 
+def check_gpus(run: RunConfig) -> None:
+    """A GPU run must find as many CUDA GPUs on this node as it asks for, before anything else starts."""
+    if run.hardware.device != "cuda":
+        return
+    import torch
+
+    found = torch.cuda.device_count()
+    if found < run.hardware.num_processes:
+        raise ConfigError(
+            f"hardware '{run.hardware.name}' asks for {run.hardware.num_processes} GPU(s) per node "
+            f"(hardware.num_processes) but this machine has {found} CUDA GPU(s); use hardware=cpu, or "
+            f"hardware.num_processes<={found}" if found else
+            f"hardware '{run.hardware.name}' needs CUDA GPUs but this machine has none; use hardware=cpu"
+        )
+
+
 def launch(run: RunConfig) -> dict:
     """Train as `run` says (or, with hardware.dry_run, print how); return the run summary."""
     from fai_rl.output_guard import check_output_dir
@@ -42,7 +58,8 @@ def launch(run: RunConfig) -> dict:
 
         print(describe(run), flush=True)
         return {"status": "dry_run"}
-    check_output_dir(run.training.output_dir, run.training.overwrite_output_dir)
+    check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or run.resuming)
+    check_gpus(run)
     if not launched(run):
         from fai_rl.train import train
 

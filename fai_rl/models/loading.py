@@ -18,6 +18,11 @@ def resolve_model_path(name: str) -> str:
         from .tiny import tiny_model_path
 
         return str(tiny_model_path())
+    return check_model_name(name)
+
+
+def check_model_name(name: str) -> str:
+    """A local-looking name must be a saved model (or adapter) folder; a hub name passes as it is. No torch."""
     path = Path(name).expanduser()
     looks_local = name.startswith((".", "/", "~")) or path.exists()
     if looks_local:

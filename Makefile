@@ -8,7 +8,7 @@ SWEEP  ?=
 DIR    ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train train-bg sweep report test test-fast faults clean
+.PHONY: help install train train-bg sweep report test test-fast faults bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ test-fast: $(STAMP) ## run the tests not marked slow
 KILLS ?= 5
 faults: $(STAMP) ## kill a run KILLS times (SIGKILL) at random moments, resume each time, check nothing was lost
 	$(BIN)/python -m fai_rl.faults --kills $(KILLS) $(ARGS)
+
+bench: $(STAMP) ## benchmarks -> bench/RESULTS.md (~20 min on 2 cores); one part: ARGS="--only overhead"
+	$(BIN)/python -m bench $(ARGS)
 
 clean: ## remove run outputs (runs/, logs/, models/, multirun/ contents)
 	rm -rf runs logs models outputs

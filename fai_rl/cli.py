@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from fai_rl.config.errors import ConfigError, RunStopped
-from fai_rl.config.overrides import CONF_DIR, check_overrides
+from fai_rl.config.overrides import CONF_DIR, HELP_FLAGS, check_overrides
 from fai_rl.config.validate import to_dict, validate
 from fai_rl.sweeps import callback, sweep_job
 
@@ -76,6 +76,10 @@ def hydra_entry(cfg: DictConfig):
 def run_hydra(entry):
     """Check the overrides, then run a @hydra.main entry; a config Hydra refuses exits with 2, like ours."""
     register_resolvers()
+    if HELP_FLAGS & set(sys.argv[1:]):
+        from fai_rl.config import help
+
+        help.install()
     try:
         check_overrides(sys.argv[1:])
     except ConfigError as err:

@@ -51,6 +51,17 @@ def save_outputs(trainer, tokenizer, run: RunConfig, summary: dict) -> None:
 
 def train(run: RunConfig) -> dict:
     """Train as `run` says; return (and write to <run_dir>/summary.json) the run summary."""
+    from fai_rl.tracking.plot_process import CurvesPlotter
+
+    plotter = CurvesPlotter() if is_main_process() else None  # loads matplotlib on another core meanwhile
+    try:
+        return _train(run, plotter)
+    finally:
+        if plotter is not None:
+            plotter.close()
+
+
+def _train(run: RunConfig, plotter) -> dict:
     started = time.time()
     run_dir = Path(run.run_dir or run.training.output_dir)
     module = algorithms.load(run.algorithm.trainer)
@@ -73,7 +84,6 @@ def train(run: RunConfig) -> dict:
     from fai_rl.tracking.eval_before import EvalBefore
     from fai_rl.tracking.metrics_log import MetricsLog
     from fai_rl.launch import batch_line, check_batch_fits
-    from fai_rl.tracking.plots import write_run_curves
     from fai_rl.tracking.summary import describe, pick_objective, write_summary
     from fai_rl.training_args import check_processes, common_args, held_parameters, sharded_loading
 
@@ -118,6 +128,8 @@ def train(run: RunConfig) -> dict:
             raise Preempted(f"SIGTERM: stopped at step {trainer.state.global_step} after saving a checkpoint in "
                             f"{run.training.output_dir}; start again with training.resume=auto to continue")
         eval_after = module.evaluate(trainer) if eval_ds is not None else {}
+        if main:  # the metrics are complete: the plot is drawn while the model is saved
+            plotter.start(run_dir, f"{run.algorithm.name}: {run.training.run_name}")
         trainer.save_model(run.training.output_dir)
     finally:
         wandb_run.finish(tracker)
@@ -147,6 +159,6 @@ def train(run: RunConfig) -> dict:
     if main:
         save_outputs(trainer, tokenizer, run, summary)
         write_summary(run_dir / "summary.json", summary)
-        write_run_curves(run_dir, f"{run.algorithm.name}: {run.training.run_name}")
+        plotter.finish()
         print(describe(summary), flush=True)
     return summary

@@ -21,7 +21,7 @@ class Settings(AlgorithmConfig):
     beta: float = 0.1  # deviation from the reference policy; IPO's tau for loss_type=ipo
     loss_type: LossType = "sigmoid"  # TRL's names: sigmoid = DPO, ipo = IPO (arXiv:2310.12036), ...
     label_smoothing: float = 0.0  # robust DPO / EXO: probability that a preference label is flipped
-    precompute_ref_log_probs: bool = False  # reference log-probs computed once before training
+    precompute_ref_log_probs: bool = True  # reference log-probs computed once before training, no reference model kept
 
 
 def check(run) -> None:

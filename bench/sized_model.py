@@ -1,0 +1,65 @@
+"""Larger random-init Llama models for the scaling and growth sections, with the tiny model's tokenizer.
+
+Built locally (no hub), once per shape, under the fai-rl cache; `python -m bench.sized_model` prints their sizes.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+SHAPES = {
+    # ~26M parameters: large enough that model and optimizer state dominate a rank's memory.
+    "llama-26m": dict(hidden_size=512, intermediate_size=1408, num_hidden_layers=8, num_attention_heads=8),
+    # ~3M parameters: compute-bound steps (unlike the ~100k tiny model), quick enough for a grid.
+    "llama-3m": dict(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=4),
+}
+
+
+def model_path(shape: str) -> Path:
+    """Folder of the model `shape` (built on first use)."""
+    from fai_rl.models.tiny import cache_dir, tiny_model_path
+
+    tiny = tiny_model_path()
+    target = cache_dir() / f"bench-{shape}-{tiny.name}"
+    if not (target / "config.json").exists():
+        build(SHAPES[shape], tiny, target)
+    return target
+
+
+def build(shape: dict, tiny: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(tiny)
+    config = LlamaConfig(vocab_size=len(tok), num_key_value_heads=shape["num_attention_heads"],
+                         max_position_embeddings=1024, tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **shape)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(config)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parameters(path: Path) -> int:
+    import json
+
+    from transformers import LlamaConfig
+
+    c = LlamaConfig(**json.loads((Path(path) / "config.json").read_text()))
+    layer = 4 * c.hidden_size ** 2 + 3 * c.hidden_size * c.intermediate_size + 2 * c.hidden_size
+    return c.num_hidden_layers * layer + c.vocab_size * c.hidden_size + c.hidden_size
+
+
+if __name__ == "__main__":
+    for name in SHAPES:
+        path = model_path(name)
+        print(f"{name}: {parameters(path) / 1e6:.1f}M parameters in {path}")

@@ -101,9 +101,10 @@ def padding_free_note(opts: Options) -> str:
     run_timed(PLAIN_TRL + ["dpo", "--out", str(out), "--steps", "2", "--set", "padding_free=true"], job_env(opts),
               cwd=job)
     used = read_json(out)["effective"]["padding_free_used"]
-    return (f"DPO padding_free=True: not measurable with trl 1.16 — DPOConfig documents it as temporarily unavailable "
-            f"and DPOTrainer warns and falls back to padded batches (checked in this run: the trainer's padding_free "
-            f"is {used}). It would also need FlashAttention, which these CPU machines lack. Packing is SFT-only in TRL.")
+    return (f"DPO padding_free=True: not measurable with trl 1.16 — DPOConfig documents it as temporarily "
+            f"unavailable and DPOTrainer warns and falls back to padded batches (checked in this run: the trainer's "
+            f"padding_free is {used}). It would also need FlashAttention, which these CPU machines lack. Packing is "
+            "SFT-only in TRL.")
 
 
 def run(opts: Options) -> Section:
@@ -118,9 +119,10 @@ def run(opts: Options) -> Section:
         headline.append([f"{algorithm.upper()} default path vs TRL's defaults, samples/s", f"{ratio:.2f}x, "
                          f"{metric} {'within' if same else 'OUTSIDE'} the seed spread", target,
                          "yes" if met else "**no**"])
+        seeds = ", ".join(map(str, SEEDS[:1 if opts.smoke else len(SEEDS)]))
         notes.append(f"{algorithm.upper()}: {steps} steps of fai-rl's default {algorithm.upper()} job through "
-                     f"bench/plain_trl.py, each variant with seeds {', '.join(map(str, SEEDS[:1 if opts.smoke else 3]))}"
-                     f" (alternating variants); eval metric `{metric}` on the held-out split after training.")
+                     f"bench/plain_trl.py, each variant with seeds {seeds} (alternating variants); eval metric "
+                     f"`{metric}` on the held-out split after training.")
     headers = ["job", "variant", "samples/s", "vs TRL defaults", "eval metric (per seed)", "Δ metric",
                "same result", "fai-rl's default?"]
     notes += [
@@ -128,14 +130,15 @@ def run(opts: Options) -> Section:
         "trainer.train() — construction counts because precomputed reference log-probs are computed there. "
         "Ratios are medians of per-seed ratios against the TRL-defaults job of the same seed.",
         "Same result: the variant's median eval metric is within the seed-to-seed range (max−min over the seeds, "
-        "the larger of the two variants') of TRL's defaults, or within one eval example (DPO: 1/40; GRPO: 0.01 of reward).",
+        "the larger of the two variants') of TRL's defaults, or within the metric's resolution (DPO: one of 40 eval "
+        "pairs, 0.025; GRPO: 0.01 of reward).",
         "Each option is measured alone on top of TRL's defaults, then all of fai-rl's together (its default path: "
         "`fai-rl` as shipped, which the overhead section shows is the same job as the plain script with these "
         "settings).",
-        "Thread count is not a fai-rl setting: torch uses one thread per core; on 2 cores a tiny model spends more in "
-        "thread hand-offs than it gains, and when another process competes for the cores 2-thread torch slows by "
-        "an order of magnitude (seen while writing this bench: 30 DPO steps 0.7 s with 1 thread vs 45 s with 2). "
-        "Set OMP_NUM_THREADS=1 on a shared or busy CPU machine.",
+        "Thread count is a machine setting, not fai-rl's: torch runs one thread per core. The 1-thread row shows "
+        "what the second thread buys a tiny model on an idle machine; when other processes compete for the 2 "
+        "cores, 2-thread torch slowed by an order of magnitude while this bench was written (30 DPO steps: 0.7 s "
+        "with OMP_NUM_THREADS=1, 45 s with 2). Set OMP_NUM_THREADS=1 on a busy or shared CPU machine.",
     ]
     if not opts.smoke:
         notes.append(padding_free_note(opts))

@@ -19,15 +19,17 @@ SMOKE_LENGTHS, SMOKE_BATCHES = [32, 64], [2]
 STEPS, WARMUP = 6, 1  # timed steps per point after the warm-up step
 
 
-def synthetic_pairs(path: Path, rows: int, words: int) -> Path:
-    """Preference pairs whose prompt and responses each have `words` words (>= as many tokens)."""
+def synthetic_pairs(path: Path, rows: int, words: int, response_words: int | None = None) -> Path:
+    """Preference pairs of random corpus words: `words` in the prompt, `response_words` (default: as many) in each
+    response; a word is at least one token."""
     from fai_rl.models.tiny import corpus_lines
 
     vocab = sorted({w for line in corpus_lines() for w in line.split() if w.isalpha()})
     rng = random.Random(0)
-    text = lambda: " ".join(rng.choice(vocab) for _ in range(words))  # noqa: E731
-    path.write_text("".join(json.dumps({"prompt": text(), "chosen": " " + text(), "rejected": " " + text()}) + "\n"
-                            for _ in range(rows)))
+    text = lambda n: " ".join(rng.choice(vocab) for _ in range(n))  # noqa: E731
+    answer = response_words or words
+    path.write_text("".join(json.dumps({"prompt": text(words), "chosen": " " + text(answer),
+                                        "rejected": " " + text(answer)}) + "\n" for _ in range(rows)))
     return path
 
 

@@ -1,13 +1,14 @@
 """The bench's "plain TRL" side: a hand-written TRL script that trains fai-rl's default jobs without fai-rl.
 
     python bench/plain_trl.py dpo|grpo|gspo --out result.json [--steps N] [--seed S] [--eval]
-                              [--trl-defaults] [--set key=value ...] [--model PATH]
+                              [--trl-defaults] [--set key=value ...] [--model PATH] [--device cpu|cuda]
 
 It builds nothing of fai-rl's pipeline (no Hydra, no schema, no fai_rl.train): the same tiny model folder
 (fai_rl.models.tiny.tiny_model_path), the same bundled JSONL data loaded with `datasets`, the same reward function,
 and TRL's DPOTrainer/GRPOTrainer with the hyperparameters of fai-rl's default jobs written out below by hand.
 `--trl-defaults` leaves the options fai-rl chooses differently from TRL (bf16, gradient checkpointing, reference
 log-prob precomputation) at TRL's defaults; `--set` changes any config field (values parsed as JSON when they can be).
+`--device cuda` trains as fai-rl's hardware=gpu model.torch_dtype=bfloat16 does: bf16 weights, bf16 mixed precision.
 The result (timings, last logged training metrics, eval metrics) is written as JSON to --out.
 """
 from __future__ import annotations
@@ -72,6 +73,7 @@ def parse_args(argv=None):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any DPOConfig/GRPOConfig field")
     p.add_argument("--model", help="model folder (default: the built-in tiny model)")
     p.add_argument("--data", help="training JSONL (default: the algorithm's bundled train split)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     return p.parse_args(argv)
 
 
@@ -81,6 +83,8 @@ def config_kwargs(args, output_dir: str) -> dict:
     kwargs = dict(TRAINING, **algo, output_dir=output_dir, seed=args.seed, data_seed=args.seed)
     if not args.trl_defaults:
         kwargs.update(FAI_RL_CHOICES, **(DPO_FAI_RL_CHOICES if args.algorithm == "dpo" else {}))
+    if args.device == "cuda":  # fai-rl's hardware=gpu: bf16 mixed precision on the GPU
+        kwargs.update(use_cpu=False, bf16=True)
     if args.steps:
         kwargs["max_steps"] = args.steps
     for item in args.set:
@@ -128,7 +132,8 @@ def main(argv=None) -> dict:
     train_ds = datasets.load_dataset("json", data_files=args.data or str(folder / "train.jsonl"), split="train")
     eval_ds = (datasets.load_dataset("json", data_files=str(folder / "test.jsonl"), split="train")
                if args.eval else None)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="sdpa")
+    dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
     output_dir = str(Path(args.out).with_suffix("")) + "-model"
 
     build_started = time.time()
@@ -155,6 +160,8 @@ def main(argv=None) -> dict:
                        "steps_per_generation")},
         "process_s": time.time() - STARTED,
     }
+    if args.device == "cuda":
+        report["peak_gpu_allocated_gib"] = torch.cuda.max_memory_allocated() / 2 ** 30
     if args.algorithm == "dpo":
         report["effective"]["padding_free_used"] = trainer.padding_free
     Path(args.out).write_text(json.dumps(report, indent=1))

@@ -80,8 +80,8 @@ def measure(opts: Options, hardware: str, model: str, steps: int, tag: str) -> d
     argv = fai_rl_argv(job, [f"hardware={hardware}", f"model.base_model_name={model}", f"training.max_steps={steps}",
                              "data.eval_datasets=[]", "training.save_steps=100000",
                              "data.datasets=[{name: 'builtin:tiny_prefs', split: train, max_samples: 64}]"])
-    proc = subprocess.Popen(argv, env=job_env(opts, PYTHONUNBUFFERED=1, MALLOC_MMAP_THRESHOLD_=131072), cwd=job, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = job_env(opts, PYTHONUNBUFFERED=1, MALLOC_MMAP_THRESHOLD_=131072)
+    proc = subprocess.Popen(argv, env=env, cwd=job, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     poller, output = PeakRss(proc.pid), []
     for line in proc.stdout:  # the phase markers arrive as the run prints them
         output.append(line)

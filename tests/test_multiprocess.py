@@ -105,7 +105,7 @@ def test_sigterm_stops_every_worker(tmp_path):
         while len(_processes_of(tmp_path / "run")) < 3 and time.time() < deadline:  # launcher + 2 workers
             assert front.poll() is None, front.stderr.read()[-3000:]
             time.sleep(0.5)
-        assert len(_processes_of(tmp_path / "run")) == 3
+        assert len(_processes_of(tmp_path / "run")) >= 3  # (rank 0 may also have its curve-plot helper)
         front.send_signal(signal.SIGTERM)
         assert front.wait(timeout=60) == 128 + signal.SIGTERM
         assert "SIGTERM: stopped every worker" in front.stderr.read()

@@ -154,7 +154,8 @@ def run(opts: Options) -> Section:
         "fp32 weights+grads+Adam: the ZeRO paper's arithmetic, 16 bytes per parameter (ZeRO-2 shards gradients and "
         "moments: 4 + 12/2; ZeRO-3 shards all three: 16/2). DeepSpeed also keeps an fp32 master copy of each "
         "partition even in fp32 (+4/2 bytes), and ZeRO-3 gathers a layer's full weights for its forward and "
-        "backward (with stage3_max_live_parameters 1e9, the whole 26M model at once).",
+        "backward: cpu2_zero3 keeps at most 1M gathered parameters per rank (hardware.zero3_live_parameters; "
+        "DeepSpeed's 1e9 would keep the whole 26M model gathered through forward and backward).",
     ]
     headline = []
     if {"cpu2_ddp", "cpu2_zero3"} <= set(peak_added):

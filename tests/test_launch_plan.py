@@ -36,6 +36,7 @@ def test_dry_run_gpu8_zero3_offload(tmp_path):
     assert ds == json.loads((tmp_path / "run" / "deepspeed.json").read_text())
     zero = ds["zero_optimization"]
     assert zero["stage"] == 3 and zero["stage3_gather_16bit_weights_on_model_save"] is True
+    assert zero["stage3_max_live_parameters"] == zero["stage3_max_reuse_distance"] == int(1e9)  # the fast default
     assert zero["offload_optimizer"]["device"] == "cpu" and zero["offload_param"]["device"] == "cpu"
     assert ds["optimizer"]["type"] == "AdamW" and ds["bf16"]["enabled"] is True
     batch = (ds["train_batch_size"], ds["train_micro_batch_size_per_gpu"], ds["gradient_accumulation_steps"])
@@ -123,7 +124,15 @@ BAD_HARDWARE = [
     (["hardware=multinode", "hardware.machine_rank=2"], "hardware.machine_rank"),
     (["hardware.num_processes=0"], "hardware.num_processes"),
     (["hardware=cpu2_zero3", "model.lora.enabled=true", "model.lora.merge_on_save=true"], "merge_on_save"),
+    (["hardware=cpu2_zero2", "hardware.zero3_live_parameters=1000"], "hardware.zero3_live_parameters"),
+    (["hardware=cpu2_zero3", "hardware.zero3_live_parameters=0"], "hardware.zero3_live_parameters"),
 ]
+
+
+def test_zero3_live_parameters_reach_the_deepspeed_config(tmp_path):
+    out = _dry_run(tmp_path, "hardware=cpu2_zero3", "hardware.zero3_live_parameters=5000")
+    zero = _printed_json(out)["zero_optimization"]
+    assert zero["stage3_max_live_parameters"] == zero["stage3_max_reuse_distance"] == 5000
 
 
 @pytest.mark.parametrize("overrides,text", BAD_HARDWARE, ids=[" ".join(o) for o, _ in BAD_HARDWARE])

@@ -24,6 +24,12 @@ def check_hardware(run) -> None:
                           f"(hardware.num_nodes={h.num_nodes}), got {h.machine_rank}")
     if h.main_process_port is not None and not 0 < h.main_process_port < 65536:
         raise ConfigError(f"'hardware.main_process_port' must be a TCP port 1..65535, got {h.main_process_port}")
+    if h.zero3_live_parameters is not None:
+        if h.zero_stage != 3:
+            raise ConfigError(f"'hardware.zero3_live_parameters' only applies to ZeRO-3 (hardware.zero_stage=3, got "
+                              f"{h.zero_stage}); remove it or set hardware.zero_stage=3")
+        if h.zero3_live_parameters <= 0:
+            raise ConfigError(f"'hardware.zero3_live_parameters' must be > 0, got {h.zero3_live_parameters}")
     if h.zero_stage == 3 and run.model.lora.merge_on_save:
         raise ConfigError("'model.lora.merge_on_save' merges on rank 0, which under ZeRO-3 holds only a shard; "
                           "use hardware.zero_stage=2 (or 0), or merge the saved adapter afterwards")

@@ -107,6 +107,9 @@ class HardwareConfig:
     zero_stage: Literal[0, 2, 3] = 0
     offload: Literal["none", "optimizer", "optimizer_and_params"] = "none"
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    # ZeRO-3: how many full (gathered) parameters a rank may hold at once and keep for reuse; null = 1e9 (keep the
+    # whole model gathered through forward and backward: fastest). Lower saves memory for more all-gathers.
+    zero3_live_parameters: Optional[int] = None
     # rendezvous of several nodes; null = from the scheduler's environment (MASTER_ADDR/MASTER_PORT/NODE_RANK,
     # SLURM_JOB_NODELIST/SLURM_NODEID), else 29500 for the port and 0 for the rank
     main_process_ip: Optional[str] = None

@@ -27,8 +27,9 @@ def _zero_section(run: RunConfig) -> dict:
     if h.zero_stage == 2:
         zero.update(allgather_partitions=True, allgather_bucket_size=int(5e8), reduce_scatter=True)
     if h.zero_stage == 3:
+        live = h.zero3_live_parameters or int(1e9)
         zero.update(stage3_prefetch_bucket_size="auto", stage3_param_persistence_threshold="auto",
-                    stage3_max_live_parameters=int(1e9), stage3_max_reuse_distance=int(1e9),
+                    stage3_max_live_parameters=live, stage3_max_reuse_distance=live,
                     stage3_gather_16bit_weights_on_model_save=True)  # save_model writes the full model
     pin = h.device == "cuda"
     if h.offload in ("optimizer", "optimizer_and_params"):

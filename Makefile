@@ -43,7 +43,7 @@ KILLS ?= 5
 faults: $(STAMP) ## kill a run KILLS times (SIGKILL) at random moments, resume each time, check nothing was lost
 	$(BIN)/python -m fai_rl.faults --kills $(KILLS) $(ARGS)
 
-bench: $(STAMP) ## benchmarks -> bench/RESULTS.md (~20 min on 2 cores); one part: ARGS="--only overhead"
+bench: $(STAMP) ## benchmarks -> bench/RESULTS.md (~25 min on 2 cores); one part: ARGS="--only overhead"
 	$(BIN)/python -m bench $(ARGS)
 
 clean: ## remove run outputs (runs/, logs/, models/, multirun/ contents)

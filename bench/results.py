@@ -10,7 +10,7 @@ from .common import Options, machine, table
 
 INTRO = """# fai-rl benchmarks
 
-Measured by `make bench` (all sections, about 20 minutes on 2 cores) or `make bench ARGS="--only <section>"`
+Measured by `make bench` (all sections, about 25 minutes on 2 cores) or `make bench ARGS="--only <section>"`
 (sections: overhead, responsiveness, defaults, scaling, growth; `--repeats N`, `--threads N`, `--smoke`).
 Every figure is a median over repeated runs, with its spread (min–max over the repeats) in brackets; every
 comparison is measured in the same run, alternating the compared jobs, because these machines are noisy. The

@@ -26,6 +26,8 @@ DPO_VARIANTS = [
     Variant("+ gradient_checkpointing=False", TRL + ["--set", "gradient_checkpointing=false"],
             "yes: training.gradient_checkpointing=false"),
     Variant("+ bf16=False (fp32 on CPU)", TRL + ["--set", "bf16=false"], "yes: hardware=cpu is fp32"),
+    Variant("TRL defaults but optim=adamw_torch (not fused)", TRL + ["--set", "optim=adamw_torch"],
+            "no: TRL's default, adamw_torch_fused, is fai-rl's too"),
     Variant("fai-rl's default path: all three", [], "the default", smoke=True),
     Variant("fai-rl's default path, 1 torch thread (OMP_NUM_THREADS=1)", [], "no: a machine setting (see note)",
             env={"OMP_NUM_THREADS": 1}),
@@ -38,6 +40,8 @@ GRPO_VARIANTS = [
     Variant("+ steps_per_generation=4 (generate 4 steps' completions at once)",
             TRL + ["--set", "steps_per_generation=4"], "no for GRPO: lower reward (3 of 4 steps off-policy); "
             "GSPO's recipe uses 4"),
+    Variant("TRL defaults but optim=adamw_torch (not fused)", TRL + ["--set", "optim=adamw_torch"],
+            "no: TRL's default, adamw_torch_fused, is fai-rl's too"),
     Variant("fai-rl's default path: fp32, no gradient checkpointing", [], "the default", smoke=True),
 ]
 JOBS = {  # algorithm: (variants, steps, smoke steps, eval metric, metric resolution)

@@ -28,7 +28,7 @@ DATA = REPO / "fai_rl" / "data" / "bundled"
 TRAINING = dict(
     per_device_train_batch_size=8, per_device_eval_batch_size=8, gradient_accumulation_steps=1,
     learning_rate=5e-4, num_train_epochs=3, max_steps=400, warmup_steps=0, lr_scheduler_type="linear",
-    weight_decay=0.0, max_grad_norm=1.0, optim="adamw_torch", seed=42, data_seed=42, logging_steps=10,
+    weight_decay=0.0, max_grad_norm=1.0, optim="adamw_torch_fused", seed=42, data_seed=42, logging_steps=10,
     save_strategy="steps", save_steps=500, save_total_limit=2, save_only_model=True, eval_strategy="no",
     dataloader_num_workers=0, dataloader_pin_memory=False, dataloader_drop_last=True, prediction_loss_only=True,
     remove_unused_columns=False, use_cpu=True, report_to=[], disable_tqdm=True,

@@ -69,8 +69,31 @@ def hydra_entry(cfg: DictConfig):
     try:
         summary = run_task(cfg)
     except RunStopped as err:
+        if isinstance(err, ConfigError):
+            discard_unused_run_dir()
         fail(err)
     return summary.get("objective")
+
+
+def discard_unused_run_dir() -> None:
+    """A config refused before anything was written leaves no run dir behind: remove the one Hydra made for this
+    run when it holds only Hydra's own files (.hydra/ and an empty job log), and its run_name folder if now empty."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    out = Path(hydra_cfg.runtime.output_dir)
+    job_log = out / f"{hydra_cfg.job.name}.log"
+    if not out.is_dir() or {p.name for p in out.iterdir()} - {".hydra", job_log.name}:
+        return
+    if job_log.exists() and job_log.stat().st_size:
+        return
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        out.parent.rmdir()  # runs/<run_name>/, only if no other run is in it
+    except OSError:
+        pass
 
 
 def run_hydra(entry):

@@ -170,11 +170,20 @@ def test_bad_input(case, tmp_path):
     _check(_cli([*args, *paths], tmp_path), expected, light)
 
 
+def test_config_error_leaves_no_run_dir(tmp_path):
+    (tmp_path / "runs" / "fai-rl-dpo" / "earlier").mkdir(parents=True)  # another run's folder stays
+    proc = run_cli("training.learning_rate=0", cwd=tmp_path)
+    assert proc.returncode == 2 and "training.learning_rate" in proc.stderr
+    assert [p.name for p in (tmp_path / "runs" / "fai-rl-dpo").iterdir()] == ["earlier"]
+    proc = run_cli("training.learning_rate=0", "hydra.run.dir=fresh/run", cwd=tmp_path)
+    assert proc.returncode == 2 and not (tmp_path / "fresh" / "run").exists()
+
+
 def test_catalogue_is_large_enough():
     assert len(CONFIG) + len(HEAVY) >= 25
 
 
-def _imports_after(args):
+def _imports_after(args, cwd):
     code = (
         "import sys\n"
         f"sys.argv = ['fai-rl', *{args!r}]\n"
@@ -183,15 +192,16 @@ def _imports_after(args):
         "heavy = sorted(m for m in ('torch', 'transformers', 'trl', 'datasets') if m in sys.modules)\n"
         "print('HEAVY=' + ','.join(heavy))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
     return proc.stdout
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--cfg", "job"], ["training.learning_rate=0"],
                                   ["algorithm=nope"], ["training.learnign_rate=1"],
                                   ["algorithm=gspo", "algorithm.num_generations=3"]])
-def test_compose_and_validate_import_no_torch(args):
-    out = _imports_after(args)
+def test_compose_and_validate_import_no_torch(args, tmp_path):
+    out = _imports_after(args, tmp_path)
     assert "HEAVY=\n" in out or out.rstrip().endswith("HEAVY="), out
 
 

@@ -71,7 +71,7 @@ class TrainingConfig:
     lr_scheduler_type: str = "linear"
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    optim: str = "adamw_torch"
+    optim: str = "adamw_torch_fused"
     seed: int = 42
     logging_steps: int = 5
     save_steps: int = 100

@@ -67,6 +67,7 @@ class CurvesPlotter:
 
 def _helper(read: int) -> int:
     try:
+        os.nice(10)  # loading matplotlib must not take a core from the training threads
         from matplotlib.figure import Figure  # noqa: F401 - loaded while the run trains
 
         from .plots import plot_run

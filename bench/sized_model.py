@@ -4,9 +4,6 @@ Built locally (no hub), once per shape, under the fai-rl cache; `python -m bench
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 SHAPES = {
@@ -29,24 +26,11 @@ def model_path(shape: str) -> Path:
 
 
 def build(shape: dict, tiny: Path, target: Path) -> None:
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(tiny)
-    config = LlamaConfig(vocab_size=len(tok), num_key_value_heads=shape["num_attention_heads"],
-                         max_position_embeddings=1024, tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
-                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **shape)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(config)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        os.rename(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    from fai_rl.models.tiny import save_random_llama
+
+    save_random_llama(AutoTokenizer.from_pretrained(tiny), target, max_position_embeddings=1024, **shape)
 
 
 def parameters(path: Path) -> int:

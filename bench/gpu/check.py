@@ -31,20 +31,12 @@ BUDGET_S = 330  # leave GSPO out when less than its share of the call is left
 def build_model(shape: dict, target: Path, device: str) -> int:
     """A random-init Llama with the tiny model's tokenizer, saved in bf16; its parameter count."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
-    from fai_rl.models.tiny import tiny_model_path
+    from fai_rl.models.tiny import save_random_llama, tiny_model_path
 
     tok = AutoTokenizer.from_pretrained(tiny_model_path())
-    config = LlamaConfig(vocab_size=len(tok), num_key_value_heads=shape["num_attention_heads"],
-                         max_position_embeddings=2048, tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
-                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **shape)
-    torch.manual_seed(0)
-    with torch.device(device):
-        model = LlamaForCausalLM(config).to(torch.bfloat16)
-    model.save_pretrained(target)
-    tok.save_pretrained(target)
-    return sum(p.numel() for p in model.parameters())
+    return save_random_llama(tok, target, dtype=torch.bfloat16, device=device, max_position_embeddings=2048, **shape)
 
 
 class GpuMemory:

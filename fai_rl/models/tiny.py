@@ -78,24 +78,35 @@ def build_tokenizer():
 
 
 def build(target: Path) -> None:
+    tok = build_tokenizer()
+    save_random_llama(tok, target, **SPEC)
+
+
+def save_random_llama(tok, target: Path, dtype=None, device: str = "cpu", **config) -> int:
+    """A random-init Llama (seed 0) with `tok`'s vocabulary and special tokens, shaped by the LlamaConfig fields
+    in `config` (num_key_value_heads defaults to num_attention_heads), saved with `tok` at `target`; its
+    parameter count. The folder appears whole or not at all: concurrent builders (several ranks) race harmlessly."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tok = build_tokenizer()
-    spec = dict(SPEC, vocab_size=len(tok))
-    config = LlamaConfig(**spec, tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
-                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    with torch.random.fork_rng():
+    config = dict(config, vocab_size=len(tok))
+    config.setdefault("num_key_value_heads", config["num_attention_heads"])
+    llama = LlamaConfig(**config, tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
+                        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    with torch.random.fork_rng(), torch.device(device):
         torch.manual_seed(0)
-        model = LlamaForCausalLM(config)
+        model = LlamaForCausalLM(llama)
+    if dtype is not None:
+        model = model.to(dtype)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
-        os.rename(tmp, target)  # atomic: concurrent builders (several ranks) race harmlessly
+        os.rename(tmp, target)
     except OSError:
         if not (target / "config.json").exists():
             raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return sum(p.numel() for p in model.parameters())

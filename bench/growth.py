@@ -34,16 +34,10 @@ def synthetic_pairs(path: Path, rows: int, words: int, response_words: int | Non
 
 
 def compose(overrides: list):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from fai_rl.cli import register_resolvers
-    from fai_rl.config.overrides import CONF_DIR
+    from fai_rl.cli import compose as compose_config
     from fai_rl.config.validate import validate
 
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return validate(hydra_compose(config_name="train", overrides=overrides))
+    return validate(compose_config(overrides))
 
 
 def time_point(workdir: Path, model: str, length: int, batch: int) -> dict:

@@ -29,15 +29,9 @@ def _first_of_sweeps(overrides: list) -> list:
 
 def run_name(overrides: list) -> str:
     """training.run_name of the composed config (it may depend on the algorithm chosen)."""
-    from hydra import compose, initialize_config_dir
+    from fai_rl.cli import compose
 
-    from fai_rl.cli import register_resolvers
-    from fai_rl.config.overrides import CONF_DIR
-
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=_first_of_sweeps(override_args(overrides)))
-    return str(cfg.training.run_name)
+    return str(compose(_first_of_sweeps(override_args(overrides))).training.run_name)
 
 
 def detach(fai_rl_args: list, name: str) -> tuple:

@@ -38,6 +38,16 @@ def register_resolvers() -> None:
 register_resolvers()  # also in processes that only import this module (Hydra's submitit jobs)
 
 
+def compose(overrides, return_hydra_config: bool = False) -> DictConfig:
+    """conf/train.yaml composed with `overrides` outside @hydra.main (Hydra's compose API)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return hydra_compose(config_name="train", overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
 def fail(err: Exception) -> "typing.NoReturn":  # noqa: F821
     print(f"fai-rl: error: {err}", file=sys.stderr, flush=True)
     sys.exit(getattr(err, "exit_code", 2))

@@ -17,18 +17,12 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 def compose(overrides=(), tmp_path: Path | None = None):
     """The composed DictConfig for `overrides`, with run_dir/output_dir inside tmp_path."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from fai_rl.cli import compose as compose_config
 
-    from fai_rl.cli import register_resolvers
-    from fai_rl.config.overrides import CONF_DIR
-
-    register_resolvers()
     extra = []
     if tmp_path is not None:
         extra = [f"run_dir={tmp_path / 'run'}", f"training.output_dir={tmp_path / 'model'}"]
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return hydra_compose(config_name="train", overrides=list(overrides) + extra)
+    return compose_config(list(overrides) + extra)
 
 
 def make_run(overrides=(), tmp_path: Path | None = None):

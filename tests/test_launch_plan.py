@@ -74,13 +74,9 @@ def test_first_slurm_host(nodelist, first):
 
 
 def test_slurm_launcher_follows_the_hardware_group():
-    from hydra import compose, initialize_config_dir
+    from fai_rl.cli import compose
 
-    from fai_rl.config.overrides import CONF_DIR
-
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("train", ["hydra/launcher=slurm", "hardware=multinode", "hardware.num_nodes=3"],
-                      return_hydra_config=True)
+    cfg = compose(["hydra/launcher=slurm", "hardware=multinode", "hardware.num_nodes=3"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.nodes, launcher.gpus_per_node, launcher.tasks_per_node) == (3, 8, 1)

@@ -224,18 +224,15 @@ def _sweep_algorithm(name: str):
 
 @pytest.mark.parametrize("name", group_options("sweep"))
 def test_sweep_config_composes_with_a_valid_search_space(name, tmp_cwd):
-    from hydra import compose, initialize_config_dir
     from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
 
-    from fai_rl.cli import register_resolvers
+    from fai_rl.cli import compose
     from conftest import make_run
 
     algorithm = _sweep_algorithm(name)
     if algorithm and algorithm not in group_options("algorithm"):
         pytest.skip(f"conf/sweep/{name}.yaml needs algorithm={algorithm}, not in this checkout yet")
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=[f"sweep={name}", f"run_dir={tmp_cwd}/run"], return_hydra_config=True)
+    cfg = compose([f"sweep={name}", f"run_dir={tmp_cwd}/run"], return_hydra_config=True)
     sweeper = cfg.hydra.sweeper
     assert "optuna" in sweeper._target_ and sweeper.direction in ("maximize", "minimize")
     assert sweeper.storage.startswith("sqlite:///") and sweeper.study_name and sweeper.n_trials > 0

@@ -26,6 +26,11 @@ def parse_args(argv=None):
     p.add_argument("--keep", action="store_true", help="keep the work dir (runs, models) for inspection")
     args = p.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    for name in ("repeats", "threads"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if not args.only:
+        p.error(f"--only names no section; valid: {', '.join(SECTIONS)}")
     unknown = [s for s in args.only if s not in SECTIONS]
     if unknown:
         p.error(f"unknown section(s) {', '.join(unknown)}; valid: {', '.join(SECTIONS)}")

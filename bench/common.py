@@ -52,14 +52,15 @@ class JobFailed(RuntimeError):
     pass
 
 
-def run_timed(argv: list, env: dict, cwd: Path | None = None, timeout: int = 900) -> tuple:
-    """Run argv to completion; (CompletedProcess, wall seconds). A failing job raises with its last output."""
+def run_timed(argv: list, env: dict, cwd: Path | None = None, timeout: int = 900, expected: int = 0) -> tuple:
+    """Run argv to completion; (CompletedProcess, wall seconds). A job that exits other than `expected` raises
+    with its last output."""
     started = time.perf_counter()
     proc = subprocess.run(argv, env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout)
     wall = time.perf_counter() - started
-    if proc.returncode != 0:
+    if proc.returncode != expected:
         tail = (proc.stdout + proc.stderr)[-3000:]
-        raise JobFailed(f"{' '.join(map(str, argv))} exited {proc.returncode}:\n{tail}")
+        raise JobFailed(f"{' '.join(map(str, argv))} exited {proc.returncode}, expected {expected}:\n{tail}")
     return proc, wall
 
 

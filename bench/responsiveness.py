@@ -1,10 +1,7 @@
 """Responsiveness: how fast the CLI answers when it trains nothing (--cfg job, --help, a config error)."""
 from __future__ import annotations
 
-import subprocess
-import time
-
-from .common import FAI_RL, PYTHON, Options, Section, alternate, job_env, median, spread, table, verdict
+from .common import FAI_RL, PYTHON, Options, Section, alternate, job_env, median, run_timed, spread, table, verdict
 
 TARGET_S = 0.5
 COMMANDS = {  # name: (argv, expected exit code)
@@ -18,15 +15,7 @@ COMMANDS = {  # name: (argv, expected exit code)
 
 def timed(opts: Options, argv: list, expected: int):
     env = job_env(opts)
-
-    def run(i: int) -> float:
-        started = time.perf_counter()
-        proc = subprocess.run(argv, env=env, cwd=opts.workdir, capture_output=True, text=True, timeout=60)
-        seconds = time.perf_counter() - started
-        if proc.returncode != expected:
-            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}, expected {expected}: {proc.stderr[-500:]}")
-        return seconds
-    return run
+    return lambda i: run_timed(argv, env, cwd=opts.workdir, timeout=60, expected=expected)[1]
 
 
 def run(opts: Options) -> Section:
@@ -43,7 +32,7 @@ def run(opts: Options) -> Section:
         f"Seconds from starting the process to its exit, {repeats} runs of each command interleaved; median and "
         "(min–max). `fai-rl` here is `python -m fai_rl` from this checkout (the installed console script runs the "
         "same code). A config error must exit with code 2 and one `fai-rl: error:` line; each run checks the code.",
-        "The compose/validate path imports no torch/transformers/trl/datasets (tests/test_cli_errors.py checks it), "
+        "The compose/validate path imports no torch/transformers/trl/datasets (tests/test_bad_inputs.py checks it), "
         "so these cost Python + Hydra + fai-rl's config modules.",
     ]
     return Section("Responsiveness: the CLI without training",

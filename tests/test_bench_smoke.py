@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from conftest import REPO
 def test_bench_smoke_writes_every_section(tmp_path):
     out = tmp_path / "RESULTS.md"
     proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(out)], cwd=REPO, capture_output=True,
-                          text=True, timeout=900, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                          text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     sections = json.loads((tmp_path / "results.json").read_text())["sections"]
     assert list(sections) == ["overhead", "responsiveness", "defaults", "scaling", "growth"]

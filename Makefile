@@ -24,14 +24,14 @@ train: $(STAMP) ## run the default job (DPO, tiny model, CPU); pass overrides wi
 	$(BIN)/fai-rl $(ARGS)
 
 train-bg: $(STAMP) ## like train, detached: survives the shell, output in logs/<run_name>-<time>.log, prints PID
-	$(BIN)/python -m fai_rl.background $(ARGS)
+	$(BIN)/python -m fai_rl.cli.background $(ARGS)
 
 sweep: $(STAMP) ## run a sweep (multirun): SWEEP=<conf/sweep name, e.g. dpo_optuna> and/or ARGS="key=v1,v2 ..."
 	@test -n "$(SWEEP)$(ARGS)" || { echo 'usage: make sweep SWEEP=dpo_optuna | make sweep ARGS="algorithm.beta=0.1,0.3"'; exit 2; }
 	$(BIN)/fai-rl -m $(strip $(if $(SWEEP),sweep=$(SWEEP)) $(ARGS))
 
 report: $(STAMP) ## table, CSV and plots of a sweep: DIR=multirun/<date>/<time> (default: the latest sweep)
-	$(BIN)/python -m fai_rl.sweeps.report $(DIR)
+	$(BIN)/python -m fai_rl.cli.report $(DIR)
 
 test: $(STAMP) ## run the whole test suite (slow multi-process tests included)
 	$(BIN)/python -m pytest $(ARGS)
@@ -41,7 +41,7 @@ test-fast: $(STAMP) ## run the tests not marked slow
 
 KILLS ?= 5
 faults: $(STAMP) ## kill a run KILLS times (SIGKILL) at random moments, resume each time, check nothing was lost
-	$(BIN)/python -m fai_rl.faults --kills $(KILLS) $(ARGS)
+	$(BIN)/python -m fai_rl.cli.faults --kills $(KILLS) $(ARGS)
 
 bench: $(STAMP) ## benchmarks -> bench/RESULTS.md (~25 min on 2 cores); one part: ARGS="--only overhead"
 	$(BIN)/python -m bench $(ARGS)

@@ -34,7 +34,7 @@ def synthetic_pairs(path: Path, rows: int, words: int, response_words: int | Non
 
 
 def compose(overrides: list):
-    from fai_rl.cli import compose as compose_config
+    from fai_rl.config.compose import compose as compose_config
     from fai_rl.config.validate import validate
 
     return validate(compose_config(overrides))
@@ -46,7 +46,7 @@ def time_point(workdir: Path, model: str, length: int, batch: int) -> dict:
 
     from fai_rl.algorithms import dpo
     from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
-    from fai_rl.training_args import common_args
+    from fai_rl.training.arguments import common_args
 
     point = workdir / f"growth-{length}-{batch}"
     data = synthetic_pairs(workdir / f"pairs-{length}-{batch}.jsonl", batch * (STEPS + WARMUP), length)

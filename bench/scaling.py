@@ -63,11 +63,11 @@ class PeakRss:
 
 
 def is_worker(proc) -> bool:
-    return "fai_rl.worker" in " ".join(proc.cmdline()) and "RANK" in proc.environ()
+    return "fai_rl.training.worker" in " ".join(proc.cmdline()) and "RANK" in proc.environ()
 
 
 def rank_of(proc):
-    """The rank of a launched worker (`python -m fai_rl.worker` with RANK set by the launcher; not the launcher
+    """The rank of a launched worker (`python -m fai_rl.training.worker` with RANK set by the launcher; not the launcher
     itself, nor a process a worker forked), else None."""
     if not is_worker(proc) or is_worker(proc.parent()):
         return None

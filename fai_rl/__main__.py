@@ -1,3 +1,3 @@
-from fai_rl.cli import main
+from fai_rl.cli.main import main
 
 main()

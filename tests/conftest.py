@@ -17,7 +17,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 def compose(overrides=(), tmp_path: Path | None = None):
     """The composed DictConfig for `overrides`, with run_dir/output_dir inside tmp_path."""
-    from fai_rl.cli import compose as compose_config
+    from fai_rl.config.compose import compose as compose_config
 
     extra = []
     if tmp_path is not None:
@@ -34,7 +34,7 @@ def make_run(overrides=(), tmp_path: Path | None = None):
 
 def run_cli(*args, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
     """Run `python -m fai_rl ARGS` as a user would; returns the CompletedProcess."""
-    full_env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run([sys.executable, "-m", "fai_rl", *args], cwd=cwd or REPO, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -130,7 +130,7 @@ def _cli(args, cwd):
     code = (
         "import sys\n"
         f"sys.argv = ['fai-rl', *{args!r}]\n"
-        "from fai_rl.cli import main\n"
+        "from fai_rl.cli.main import main\n"
         "code = 0\n"
         "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
         "heavy = sorted(m for m in ('torch', 'transformers', 'trl', 'datasets') if m in sys.modules)\n"
@@ -187,7 +187,7 @@ def _imports_after(args, cwd):
     code = (
         "import sys\n"
         f"sys.argv = ['fai-rl', *{args!r}]\n"
-        "from fai_rl.cli import main\n"
+        "from fai_rl.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in ('torch', 'transformers', 'trl', 'datasets') if m in sys.modules)\n"
         "print('HEAVY=' + ','.join(heavy))\n"

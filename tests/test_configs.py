@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 from conftest import REPO, make_run
 
-from fai_rl.config.overrides import group_options
+from fai_rl.config.search_path import shipped
+
+group_options = shipped().group_options
 
 CASES = [(group, option) for group in ("model", "data", "algorithm", "hardware", "experiment")
          for option in group_options(group)]

@@ -6,7 +6,7 @@ import json
 import pytest
 from conftest import make_run, run_cli, write_jsonl
 
-from fai_rl.train import train
+from fai_rl.training.pipeline import train
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import REPO, make_run
 
-from fai_rl.train import train
+from fai_rl.training.pipeline import train
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def test_eval_scores_trained_model_above_untrained(trained, tmp_path):
     results = {}
     for name, model in (("trained", trained / "model"), ("untrained", "builtin:tiny")):
         out = tmp_path / f"{name}.json"
-        proc = _module("fai_rl.evaluate", f"model.base_model_name={model}", "evaluation.reference_model=builtin:tiny",
+        proc = _module("fai_rl.cli.evaluate", f"model.base_model_name={model}", "evaluation.reference_model=builtin:tiny",
                        f"evaluation.output={out}", f"hydra.run.dir={tmp_path}/{name}", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "| eval_rewards/accuracies |" in proc.stdout
@@ -39,7 +39,7 @@ def test_eval_scores_trained_model_above_untrained(trained, tmp_path):
 
 def test_eval_defaults_reference_to_the_recorded_base(trained, tmp_path):
     out = tmp_path / "eval.json"
-    proc = _module("fai_rl.evaluate", f"model.base_model_name={trained / 'model'}", f"evaluation.output={out}",
+    proc = _module("fai_rl.cli.evaluate", f"model.base_model_name={trained / 'model'}", f"evaluation.output={out}",
                    f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(out.read_text())["reference_model"] == "builtin:tiny"
@@ -53,7 +53,7 @@ def test_generate_writes_one_line_per_prompt(trained, tmp_path):
     chat.write_text(json.dumps({"prompt": [{"role": "user", "content": "Color of snow?"}]}) + "\n")
     for source, n in ((prompts, 5), (chat, 1)):
         out = tmp_path / f"{source.stem}.out.jsonl"
-        proc = _module("fai_rl.generate", "--model", str(trained / "model"), "--prompts", str(source), "--out",
+        proc = _module("fai_rl.cli.generate", "--model", str(trained / "model"), "--prompts", str(source), "--out",
                        str(out), "--max-new-tokens", "4", "--batch-size", "2", "--quiet", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
         lines = [json.loads(x) for x in out.read_text().splitlines()]
@@ -61,7 +61,7 @@ def test_generate_writes_one_line_per_prompt(trained, tmp_path):
 
 
 def test_generate_missing_prompt_file_is_a_clear_error(tmp_path):
-    proc = _module("fai_rl.generate", "--model", "builtin:tiny", "--prompts", str(tmp_path / "no.jsonl"), "--out",
+    proc = _module("fai_rl.cli.generate", "--model", "builtin:tiny", "--prompts", str(tmp_path / "no.jsonl"), "--out",
                    str(tmp_path / "o.jsonl"), cwd=tmp_path)
     assert proc.returncode == 2 and "no.jsonl does not exist" in proc.stderr
 
@@ -77,12 +77,12 @@ def test_eval_on_prompt_data_scores_rewards_of_greedy_generations(tmp_path):
     scores = {}
     for name, model in (("trained", tmp_path / "grpo" / "model"), ("untrained", "builtin:tiny")):
         out = tmp_path / f"{name}.json"
-        proc = _module("fai_rl.evaluate", "algorithm=grpo", f"model.base_model_name={model}",
+        proc = _module("fai_rl.cli.evaluate", "algorithm=grpo", f"model.base_model_name={model}",
                        f"evaluation.output={out}", f"hydra.run.dir={tmp_path}/{name}", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
         scores[name] = json.loads(out.read_text())
     assert scores["trained"]["eval_rewards/letter_share/mean"] > scores["untrained"]["eval_rewards/letter_share/mean"]
-    proc = _module("fai_rl.evaluate", "algorithm=grpo", "data=tiny_math", "model.base_model_name=builtin:tiny",
+    proc = _module("fai_rl.cli.evaluate", "algorithm=grpo", "data=tiny_math", "model.base_model_name=builtin:tiny",
                    f"evaluation.output={tmp_path}/math.json", f"hydra.run.dir={tmp_path}/math", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     math = json.loads((tmp_path / "math.json").read_text())

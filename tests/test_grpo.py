@@ -9,7 +9,7 @@ from conftest import make_run, run_cli, write_jsonl
 
 from fai_rl import algorithms
 from fai_rl.config.errors import ConfigError
-from fai_rl.train import train
+from fai_rl.training.pipeline import train
 
 TRAIN_METRICS = ["reward", "reward_std", "rewards/letter_share/mean", "rewards/letter_share/std",
                  "frac_reward_zero_std", "completions/mean_length", "clip_ratio/region_mean",
@@ -84,7 +84,7 @@ def test_group_size_is_the_seed_name_for_num_generations(tmp_path):
 
 def _trainer(overrides, tmp_path):
     from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
-    from fai_rl.training_args import common_args
+    from fai_rl.training.arguments import common_args
 
     run = make_run(overrides, tmp_path)
     module = algorithms.load(run.algorithm.trainer)

@@ -7,8 +7,10 @@ import pytest
 from conftest import REPO, make_run, run_cli
 
 from fai_rl.config.errors import ConfigError
-from fai_rl.launch import check_batch_fits, commands, deepspeed_config
-from fai_rl.training_args import distributed_args
+from fai_rl.config import deepspeed as deepspeed_config
+from fai_rl.config.derived import check_batch_fits
+from fai_rl.launch import commands
+from fai_rl.training.arguments import distributed_args
 
 
 def _dry_run(tmp_path, *args, env=None):
@@ -29,7 +31,7 @@ def test_dry_run_gpu8_zero3_offload(tmp_path):
     launch = [line for line in out.splitlines() if " launch " in line]
     assert len(launch) == 1
     for arg in ("--use_deepspeed", f"--deepspeed_config_file {tmp_path}/run/deepspeed.json", "--num_processes 8",
-                "--num_machines 1", "--mixed_precision bf16", f"-m fai_rl.worker {tmp_path}/run"):
+                "--num_machines 1", "--mixed_precision bf16", f"-m fai_rl.training.worker {tmp_path}/run"):
         assert arg in launch[0], launch[0]
     assert "effective batch 64 = 2 per device x 4 accumulation x 8 processes" in out
     ds = _printed_json(out)
@@ -74,7 +76,7 @@ def test_first_slurm_host(nodelist, first):
 
 
 def test_slurm_launcher_follows_the_hardware_group():
-    from fai_rl.cli import compose
+    from fai_rl.config.compose import compose
 
     cfg = compose(["hydra/launcher=slurm", "hardware=multinode", "hardware.num_nodes=3"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
@@ -110,7 +112,7 @@ def test_launch_command_for_cpu_ddp(tmp_path):
     argv = commands.launch_argv(run, commands.rendezvous(run))
     line = " ".join(argv)
     assert "--multi_gpu --num_processes 2" in line and "--use_deepspeed" not in line and "--cpu" not in argv
-    assert argv[-3:] == ["-m", "fai_rl.worker", str(tmp_path / "run")]
+    assert argv[-3:] == ["-m", "fai_rl.training.worker", str(tmp_path / "run")]
 
 
 BAD_HARDWARE = [
@@ -140,9 +142,9 @@ def test_bad_hardware_combinations(overrides, text, tmp_path):
 def test_effective_batch_must_fit_the_data(tmp_path):
     run = make_run(["hardware=cpu2_ddp", "training.per_device_train_batch_size=16",
                     "training.gradient_accumulation_steps=4"], tmp_path)
-    check_batch_fits(run, 128)
+    check_batch_fits(run, 128, 1)
     with pytest.raises(ConfigError, match="effective batch 128 = 16 per device x 4 accumulation x 2 processes"):
-        check_batch_fits(run, 100)
+        check_batch_fits(run, 100, 1)
 
 
 def test_dry_run_imports_no_torch(tmp_path):
@@ -150,7 +152,7 @@ def test_dry_run_imports_no_torch(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys\nfrom fai_rl.cli import main\n"
+    code = ("import sys\nfrom fai_rl.cli.main import main\n"
             f"sys.argv = ['fai-rl', 'hardware=gpu8_zero3', 'hardware.dry_run=true', 'hydra.run.dir={tmp_path}/r']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\nprint('HEAVY', 'torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True).stdout
@@ -159,8 +161,8 @@ def test_dry_run_imports_no_torch(tmp_path):
 
 def test_workers_read_back_the_validated_run(tmp_path):
     """Every rank rebuilds exactly the front process's RunConfig from <run_dir>/config.yaml."""
-    from fai_rl.cli import write_resolved_config
-    from fai_rl.worker import load_run
+    from fai_rl.config.resolved import write_resolved_config
+    from fai_rl.config.resolved import load_run
 
     run = make_run(["hardware=cpu2_zero3", "training.learning_rate=3e-4", "evaluation.max_new_tokens=17"], tmp_path)
     write_resolved_config(run)

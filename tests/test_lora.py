@@ -6,7 +6,7 @@ from conftest import make_run
 from safetensors.torch import load_file
 
 from fai_rl.models.tiny import tiny_model_path
-from fai_rl.train import train
+from fai_rl.training.pipeline import train
 
 LORA = ["model.lora.enabled=true", "model.lora.r=8", "model.lora.alpha=16", "model.lora.merge_on_save=true",
         "training.max_steps=30", "training.learning_rate=5e-3"]
@@ -47,8 +47,8 @@ def test_lora_dpo_trains_adapter_only_and_reloads(tmp_path):
 def test_trainable_parameters_are_only_lora(tmp_path):
     from fai_rl.algorithms import dpo
     from fai_rl.models.loading import load_tokenizer, resolve_model_path
-    from fai_rl.train import load_policy
-    from fai_rl.training_args import common_args
+    from fai_rl.training.pipeline import load_policy
+    from fai_rl.training.arguments import common_args
 
     run = make_run(LORA, tmp_path)
     path = resolve_model_path(run.model.base_model_name)

@@ -40,7 +40,7 @@ def _processes_of(run_dir) -> list:
                 zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
         except OSError:
             continue
-        if "fai_rl.worker" in cmd and str(run_dir) in cmd and not zombie:
+        if "fai_rl.training.worker" in cmd and str(run_dir) in cmd and not zombie:
             found.append(int(pid))
     return found
 

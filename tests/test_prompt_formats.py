@@ -6,7 +6,8 @@ from conftest import write_jsonl
 
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import DataConfig, DatasetSpec, ModelConfig
-from fai_rl.data.prompts import load_prompt_data, template_fields
+from fai_rl.data.prompts import load_prompt_data
+from fai_rl.data.templates import template_fields
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import time
 import pytest
 from conftest import REPO, make_run
 
-from fai_rl.checkpoints import MARKER, complete_checkpoints
-from fai_rl.train import train
+from fai_rl.training.checkpoints import MARKER, complete_checkpoints
+from fai_rl.training.pipeline import train
 
 STEPS = 240
 COMMON = [f"training.max_steps={STEPS}", "training.save_steps=40", "training.save_only_model=false",
@@ -79,7 +79,7 @@ def test_same_seed_same_metrics(tmp_path):
 
 def test_non_finite_loss_stops_with_step_and_metric(tmp_path, monkeypatch):
     from fai_rl.algorithms import dpo
-    from fai_rl.guards import TrainingDiverged
+    from fai_rl.training.guards import TrainingDiverged
 
     original = dpo.build_trainer
 

@@ -11,27 +11,28 @@ import pytest
 from conftest import REPO
 
 from fai_rl.config import seed_recipe
+from fai_rl.config.search_path import shipped
 
 RECIPE = REPO / "examples" / "seed_recipes" / "dpo_tiny.yaml"
 
 
 def seed_cli(*args, cwd, env=None):
     full_env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "fai_rl.seed_cli", *args], cwd=cwd, env=full_env,
+    return subprocess.run([sys.executable, "-m", "fai_rl.cli.seed", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=600)
 
 
 def test_recipe_becomes_overrides():
-    overrides = seed_recipe.to_overrides(seed_recipe.load(str(RECIPE)))
+    overrides = seed_recipe.to_overrides(seed_recipe.load(str(RECIPE)), shipped())
     assert overrides[0] == "algorithm=dpo"
     assert "model.base_model_name=builtin:tiny" in overrides
     assert "training.max_steps=-1" in overrides  # the seed counts epochs
     assert not any(o.startswith("algorithm.") for o in overrides)  # GSPO keys: only for algorithm gspo
-    assert seed_recipe.hardware_overrides(8, None) == ["hardware=gpu8_zero2", "hardware.num_processes=8"]
+    assert seed_recipe.hardware_overrides(8, None, shipped()) == ["hardware=gpu8_zero2", "hardware.num_processes=8"]
 
 
 def test_gspo_keys_go_to_the_algorithm():
-    out = seed_recipe._training_overrides({"beta": 0, "group_size": 4, "epsilon": "3e-4", "learning_rate": 1e-6},
+    out = seed_recipe._training_overrides(shipped(), {"beta": 0, "group_size": 4, "epsilon": "3e-4", "learning_rate": 1e-6},
                                           "gspo")
     assert out == ["algorithm.beta=0", "algorithm.num_generations=4", "algorithm.epsilon='3e-4'",
                    "training.learning_rate=1e-06"]
@@ -96,14 +97,14 @@ def test_nohup_detaches_and_logs(tmp_path):
 
 def test_background_rejects_bad_input_in_the_foreground(tmp_path):
     full_env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "fai_rl.background", "training.learnign_rate=1"], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-m", "fai_rl.cli.background", "training.learnign_rate=1"], cwd=tmp_path,
                           env=full_env, capture_output=True, text=True)
     assert proc.returncode == 2 and "did you mean 'learning_rate'" in proc.stderr
     assert not (tmp_path / "logs").exists()
 
 
 def test_background_names_a_sweep_after_its_first_job():
-    from fai_rl.background import run_name
+    from fai_rl.cli.background import run_name
 
     assert run_name(["-m", "training.run_name=first,second", "training.learning_rate=1e-4,1e-3"]) == "first"
     assert run_name(["algorithm=dpo"]) == "fai-rl-dpo"

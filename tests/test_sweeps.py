@@ -14,7 +14,11 @@ import yaml
 from conftest import REPO, run_cli
 
 from fai_rl.config.errors import ConfigError
-from fai_rl.config.overrides import CONF_DIR, check_overrides, group_options
+from fai_rl.config.overrides import check_overrides
+from fai_rl.config.search_path import shipped, shipped_conf_dir
+
+CONF_DIR = shipped_conf_dir()
+group_options = shipped().group_options
 
 # tiny jobs: 3 steps on 32 pairs, evaluated on 16
 SHRINK = ["training.max_steps=3", "training.logging_steps=1", "+data.datasets.0.max_samples=32",
@@ -80,7 +84,7 @@ def test_grid_runs_four_jobs_each_in_its_own_dir(grid):
 @pytest.mark.slow
 def test_report_table_equals_the_summaries(grid, tmp_path):
     _, sweep_dir = grid
-    code = ("import sys; from fai_rl.sweeps.report import main; rc = main(sys.argv[1:]); "
+    code = ("import sys; from fai_rl.cli.report import main; rc = main(sys.argv[1:]); "
             "print('HEAVY=' + ','.join(m for m in ('torch', 'transformers', 'trl') if m in sys.modules)); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code, str(sweep_dir), "--out", str(tmp_path)], cwd=REPO,
                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
@@ -198,7 +202,7 @@ def test_make_sweep_and_report_targets():
                           text=True)
     assert "fai-rl -m algorithm.beta=0.1,0.3" in grid.stdout
     report = subprocess.run(["make", "-n", "report", "DIR=multirun/x"], cwd=REPO, capture_output=True, text=True)
-    assert "fai_rl.sweeps.report multirun/x" in report.stdout
+    assert "fai_rl.cli.report multirun/x" in report.stdout
     helps = subprocess.run(["make", "help"], cwd=REPO, capture_output=True, text=True).stdout
     assert "make sweep" in helps and "make report" in helps
 
@@ -226,7 +230,7 @@ def _sweep_algorithm(name: str):
 def test_sweep_config_composes_with_a_valid_search_space(name, tmp_cwd):
     from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
 
-    from fai_rl.cli import compose
+    from fai_rl.config.compose import compose
     from conftest import make_run
 
     algorithm = _sweep_algorithm(name)
@@ -239,7 +243,7 @@ def test_sweep_config_composes_with_a_valid_search_space(name, tmp_cwd):
     assert isinstance(sweeper.sampler.seed, int)
     assert cfg.training.objective_metric
     params = {str(k): str(v) for k, v in sweeper.params.items()}
-    check_overrides([f"{k}={v}" for k, v in params.items()])  # every swept key exists in the schema
+    check_overrides([f"{k}={v}" for k, v in params.items()], shipped())  # every swept key exists in the schema
     distributions, fixed = create_params_from_overrides([f"{k}={v}" for k, v in params.items()])
     assert set(distributions) == set(params) and not fixed
     assert "Log" in type(distributions["training.learning_rate"]).__name__

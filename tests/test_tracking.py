@@ -5,7 +5,7 @@ import glob
 
 from conftest import run_cli
 
-from fai_rl.tracking.secrets import REDACTED, redact
+from fai_rl.config.secrets import REDACTED, redact
 
 
 def test_wandb_offline_run_holds_config_and_metrics(tmp_path):

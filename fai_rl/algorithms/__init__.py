@@ -1,9 +1,5 @@
-"""Registry of algorithms: every module in this package is one algorithm.
-
-A module defines `Settings` (a dataclass extending `AlgorithmConfig`, its hyperparameters), optionally
-`check(run)` for cross-field validation, and `build_trainer(run, model, tokenizer, train_ds, eval_ds, args)`.
-Module top levels import no torch/trl, so the registry is cheap to read while validating a config.
-"""
+"""Registry of algorithms: every module in this package except `contract` is one algorithm, named by its module
+(the `trainer` an algorithm YAML names). What a module provides is written in fai_rl.algorithms.contract."""
 from __future__ import annotations
 
 import importlib
@@ -13,13 +9,25 @@ from types import ModuleType
 
 from fai_rl.config.errors import ConfigError
 
+from .contract import contract_problems
+
+NOT_ALGORITHMS = {"contract"}
+
 
 @lru_cache(maxsize=None)
 def available() -> tuple:
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__)
+                        if not m.name.startswith("_") and m.name not in NOT_ALGORITHMS))
 
 
+@lru_cache(maxsize=None)
 def load(trainer: str) -> ModuleType:
+    """The algorithm module `trainer`, checked against the contract."""
     if trainer not in available():
         raise ConfigError(f"unknown algorithm.trainer '{trainer}'; valid: {', '.join(available())}")
-    return importlib.import_module(f"{__name__}.{trainer}")
+    module = importlib.import_module(f"{__name__}.{trainer}")
+    problems = contract_problems(module)
+    if problems:
+        raise ConfigError(f"algorithm module {module.__name__} does not meet fai_rl.algorithms.contract: "
+                          + "; ".join(problems))
+    return module

@@ -1,13 +1,13 @@
 """DPO — Direct Preference Optimization (Rafailov et al., 2023, arXiv:2305.18290) on TRL's DPOTrainer."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import AlgorithmConfig
 
-DATA_KIND = "preference"
 OBJECTIVE = "eval_rewards/accuracies"  # summary metric a sweep maximises by default
 
 LossType = Literal["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
@@ -32,16 +32,24 @@ def check(run) -> None:
         raise ConfigError(f"'algorithm.label_smoothing' must be in [0, 0.5), got {a.label_smoothing}")
 
 
+def examples_per_row(settings: Settings) -> int:
+    return 1  # one preference pair per row
+
+
 def load_data(run, tokenizer):
-    from fai_rl.data.preference import load_preference_data
+    from fai_rl.data.preference import load_preference_data  # heavy (datasets)
 
     train = load_preference_data(run.data.datasets, run.data, tokenizer)
     evals = load_preference_data(run.data.eval_datasets, run.data, tokenizer) if run.data.eval_datasets else None
     return train, evals
 
 
-def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None, ref_model=None):
-    from trl import DPOConfig, DPOTrainer
+def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
+    return _trainer(run, model, tokenizer, train_ds, eval_ds, args, peft_config=peft_config)
+
+
+def _trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None, ref_model=None):
+    from trl import DPOConfig, DPOTrainer  # heavy: imported when a trainer is built, not while validating
 
     a = run.algorithm
     config = DPOConfig(**args, beta=a.beta, loss_type=[a.loss_type], label_smoothing=a.label_smoothing,
@@ -56,7 +64,7 @@ def policy_preference(trainer) -> dict:
     TRL's reward accuracy is 0 before training by construction (policy = reference); this one is meaningful
     before and after.
     """
-    import torch
+    import torch  # heavy: only inside a running trainer
 
     model = trainer.model
     was_training = model.training
@@ -86,13 +94,9 @@ def evaluate(trainer) -> dict:
 HEADLINE = ["eval_rewards/accuracies", "eval_rewards/margins", "eval_policy_preference", "eval_loss"]
 
 
-def evaluate_model(run, model, tokenizer, eval_ds, model_path: str) -> dict:
+def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
     """fai-rl-eval on preference data: TRL's reward accuracy/margin against the reference, and policy preference."""
-    import dataclasses
-    import tempfile
-
-    from fai_rl.models.loading import load_model, resolve_model_path, trained_from
-    from fai_rl.training_args import common_args
+    from fai_rl.models.loading import load_model, resolve_model_path, trained_from  # heavy (torch)
 
     reference = run.evaluation.reference_model or trained_from(model_path)
     if reference is None:
@@ -100,9 +104,7 @@ def evaluate_model(run, model, tokenizer, eval_ds, model_path: str) -> dict:
                           "evaluation.reference_model to the reference policy (e.g. the model before training)")
     ref_cfg = dataclasses.replace(run.model, base_model_name=reference)
     ref_model = load_model(ref_cfg, run.hardware, resolve_model_path(reference))
-    with tempfile.TemporaryDirectory() as scratch:
-        args = dict(common_args(run), output_dir=scratch, report_to=[])
-        trainer = build_trainer(run, model, tokenizer, eval_ds, eval_ds, args, ref_model=ref_model)
-        metrics = evaluate(trainer)
+    trainer = _trainer(run, model, tokenizer, eval_ds, eval_ds, args, ref_model=ref_model)
+    metrics = evaluate(trainer)
     metrics["reference_model"] = reference
     return metrics

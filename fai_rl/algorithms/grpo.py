@@ -10,8 +10,10 @@ from typing import Any, List, Literal, Optional
 
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import AlgorithmConfig
+from fai_rl.data.templates import template_fields
+from fai_rl.rewards import resolve
+from fai_rl.rewards.builtin import answer_accuracy
 
-DATA_KIND = "prompt"
 OBJECTIVE = "eval_reward"  # mean total reward on the eval prompts (train `reward` when there are none)
 HEADLINE = ["eval_reward", "eval_reward_std", "eval_frac_reward_zero_std", "eval_completions/mean_length"]
 
@@ -38,6 +40,10 @@ class Settings(AlgorithmConfig):
     mask_truncated_completions: bool = False  # completions cut at max_completion_length do not count in the loss
     rewards: List[Any] = field(default_factory=lambda: ["accuracy"])  # names, paths or {_target_, weight, ...}
 
+    def __post_init__(self):
+        if self.group_size is not None:  # the seed's name wins: it is what a seed recipe sets
+            self.num_generations = self.group_size
+
 
 def _positive(value, where: str) -> None:
     if value is not None and value <= 0:
@@ -46,12 +52,7 @@ def _positive(value, where: str) -> None:
 
 def check(run) -> None:
     """Cross-field rules, with the arithmetic in the message, before any model loads."""
-    from fai_rl.data.prompts import template_fields
-    from fai_rl.rewards import resolve
-
     a, t, d = run.algorithm, run.training, run.data
-    if a.group_size is not None:
-        a.num_generations = a.group_size
     group = "algorithm.group_size" if a.group_size is not None else "algorithm.num_generations"
     if a.num_generations < 2:
         raise ConfigError(f"'{group}' must be >= 2 (GRPO compares completions within a group), got {a.num_generations}")
@@ -87,9 +88,12 @@ def check(run) -> None:
     resolve(a.rewards)
 
 
+def examples_per_row(settings: Settings) -> int:
+    return settings.num_generations  # every prompt is sampled num_generations times
+
+
 def load_data(run, tokenizer):
-    from fai_rl.data.prompts import load_prompt_data, require_reward_columns
-    from fai_rl.rewards import resolve
+    from fai_rl.data.prompts import load_prompt_data, require_reward_columns  # heavy (datasets)
 
     needed = {column: r.name for r in resolve(run.algorithm.rewards) for column in r.required_columns}
     if needed and run.data.remove_unused_columns:
@@ -120,9 +124,7 @@ def grpo_config_args(run, reward_weights: list) -> dict:
 
 
 def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
-    from trl import GRPOConfig, GRPOTrainer
-
-    from fai_rl.rewards import resolve
+    from trl import GRPOConfig, GRPOTrainer  # heavy: imported when a trainer is built, not while validating
 
     rewards = resolve(run.algorithm.rewards)
     config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in rewards]))
@@ -135,11 +137,9 @@ def evaluate(trainer) -> dict:
     return trainer.evaluate()
 
 
-def evaluate_model(run, model, tokenizer, eval_ds, model_path: str) -> dict:
+def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
     """fai-rl-eval on prompt data: every reward on greedy completions, and exact-answer accuracy when answers exist."""
-    from fai_rl.generate import generate, render
-    from fai_rl.rewards import resolve
-    from fai_rl.rewards.builtin import answer_accuracy
+    from fai_rl.models.generation import generate, render  # heavy (torch)
 
     prompts = list(eval_ds["prompt"])
     columns = {c: list(eval_ds[c]) for c in eval_ds.column_names if c != "prompt"}

@@ -18,3 +18,7 @@ class RunFailed(RunStopped, RuntimeError):
     """Training failed in a launched worker; the CLI prints the worker's error line and exits with code 1."""
 
     exit_code = 1
+
+
+# How a launched worker reports bad input on stderr, so the front process can show it as its own config error.
+WORKER_ERROR_PREFIX = "fai-rl: error: "

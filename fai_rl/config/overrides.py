@@ -1,4 +1,5 @@
-"""Check command-line overrides against the conf tree and the schema before Hydra composes them.
+"""Check command-line overrides against the config tree (shipped and the user's own) and the schema before Hydra
+composes them.
 
 Hydra would also refuse them, but with a traceback-like block and no suggestion; here the user gets one line
 naming the key, a "did you mean", and the valid choices.
@@ -7,25 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from pathlib import Path
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import OverrideParseException
+
+from fai_rl import algorithms
 
 from .errors import ConfigError
 from .schema import RunConfig
+from .search_path import ConfTree, from_argv
 from .typed import did_you_mean, unknown_key_error
 
-CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
 FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn",
                     "--config-dir", "-cd", "--info", "-i", "--experimental-rerun"}
 HELP_FLAGS = {"--help", "-h", "--hydra-help", "--shell-completion", "-sc", "--info", "-i"}
-
-
-def groups() -> list:
-    return sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra")
-
-
-def group_options(group: str) -> list:
-    folder = CONF_DIR / group
-    return sorted(str(p.relative_to(folder).with_suffix("")) for p in folder.rglob("*.yaml"))
 
 
 def override_args(argv: list) -> list:
@@ -41,16 +37,14 @@ def override_args(argv: list) -> list:
 
 
 def _algorithm_fields() -> set:
-    from fai_rl import algorithms
-
     names: set = set()
     for trainer in algorithms.available():
         names.update(f.name for f in dataclasses.fields(algorithms.load(trainer).Settings))
     return names
 
 
-def _check_group(group: str, values: list) -> None:
-    options = group_options(group)
+def _check_group(tree: ConfTree, group: str, values: list) -> None:
+    options = tree.group_options(group)
     for value in values:
         if group == "tuned" and value in ("null", None):  # Hydra cannot null a group chosen by interpolation
             raise ConfigError("'tuned=null' is not possible (train.yaml picks tuned/<data>_<algorithm>); "
@@ -62,11 +56,11 @@ def _check_group(group: str, values: list) -> None:
             )
 
 
-def _check_key(key: str) -> None:
+def _check_key(tree: ConfTree, key: str) -> None:
     parts = key.split(".")
     top = [f.name for f in dataclasses.fields(RunConfig)]
     if parts[0] not in top:
-        raise unknown_key_error("", parts[0], top + groups())
+        raise unknown_key_error("", parts[0], top + tree.groups())
     if parts[0] == "algorithm":
         if len(parts) > 1 and parts[1] not in _algorithm_fields():
             raise unknown_key_error("algorithm", parts[1], _algorithm_fields())
@@ -81,27 +75,34 @@ def _check_key(key: str) -> None:
         cls = typing.get_type_hints(cls)[part]
 
 
-def check_overrides(argv: list) -> None:
-    if any(arg in HELP_FLAGS for arg in argv):
-        return
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import OverrideParseException
-
-    args = override_args(argv)
+def parse(argv: list) -> list:
+    """The key=value arguments of a command line, parsed by Hydra's grammar (one-line error when they do not parse)."""
     try:
-        parsed = OverridesParser.create().parse_overrides(args)
+        return OverridesParser.create().parse_overrides(override_args(argv))
     except OverrideParseException as err:
         raise ConfigError(f"cannot parse the command-line override: {str(err).splitlines()[0]}")
+
+
+def conf_tree(argv: list) -> ConfTree:
+    """The config tree a command line composes from: the shipped conf/ and the user's dirs it names."""
+    parse(argv)
+    return from_argv(argv, override_args(argv))
+
+
+def check_overrides(argv: list, tree: ConfTree) -> None:
+    if any(arg in HELP_FLAGS for arg in argv):
+        return
+    parsed = parse(argv)
     for override in parsed:
         key = override.key_or_group
         if key.startswith("hydra") or override.is_delete():
             continue
         group = key.split("/")[0].split("@")[0]
-        if group in groups() and "." not in key:
+        if group in tree.groups() and "." not in key:
             if override.is_sweep_override():
                 values = list(override.sweep_string_iterator())
             else:
                 values = [override.get_value_element_as_str()] if override.value() is not None else [None]
-            _check_group(key.split("@")[0], values)
+            _check_group(tree, key.split("@")[0], values)
         elif not override.is_add():
-            _check_key(key)
+            _check_key(tree, key)

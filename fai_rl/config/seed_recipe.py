@@ -10,9 +10,14 @@ import dataclasses
 import re
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
+from fai_rl import algorithms
+
+from .compose import compose
 from .errors import ConfigError
-from .overrides import CONF_DIR, group_options
 from .schema import TrainingConfig
+from .search_path import ConfTree
 from .typed import did_you_mean
 
 SECTIONS = ("model", "data", "training", "wandb", "algorithm")
@@ -42,8 +47,6 @@ def hydra_value(value) -> str:
 
 
 def load(path: str) -> dict:
-    from omegaconf import OmegaConf
-
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"--config '{path}' is not a file; give a recipe YAML (model/data/training/wandb)")
@@ -60,16 +63,13 @@ def load(path: str) -> dict:
     return recipe
 
 
-def _algorithm_fields(name: str) -> list:
-    from omegaconf import OmegaConf
-
-    from fai_rl import algorithms
-
-    trainer = OmegaConf.load(CONF_DIR / "algorithm" / f"{name}.yaml").get("trainer", name)
+def _algorithm_fields(tree: ConfTree, name: str) -> list:
+    """The fields of algorithm option `name` (composed: an option may build on another, as gspo on grpo)."""
+    trainer = compose([f"algorithm={name}"], tree=tree).algorithm.trainer
     return [f.name for f in dataclasses.fields(algorithms.load(trainer).Settings)]
 
 
-def _training_overrides(training: dict, algorithm: str) -> list:
+def _training_overrides(tree: ConfTree, training: dict, algorithm: str) -> list:
     known = [f.name for f in dataclasses.fields(TrainingConfig)]
     out = []
     for key, value in training.items():
@@ -78,7 +78,7 @@ def _training_overrides(training: dict, algorithm: str) -> list:
         elif key in GSPO_KEYS:
             if algorithm == "gspo":  # the seed: "only used when algorithm: gspo"
                 out.append(f"algorithm.{GSPO_KEYS[key]}={hydra_value(value)}")
-        elif key in _algorithm_fields(algorithm):
+        elif key in _algorithm_fields(tree, algorithm):
             out.append(f"algorithm.{key}={hydra_value(value)}")
         else:
             raise ConfigError(f"unknown key 'training.{key}' in the recipe{did_you_mean(key, known)}; "
@@ -86,12 +86,12 @@ def _training_overrides(training: dict, algorithm: str) -> list:
     return out
 
 
-def to_overrides(recipe: dict) -> list:
+def to_overrides(recipe: dict, tree: ConfTree) -> list:
     """The recipe as `fai-rl` command-line overrides, group choices first."""
     training = dict(recipe.get("training") or {})
     algorithm = training.pop("algorithm", None)
     training.setdefault("max_steps", -1)  # the seed counts epochs; fai-rl's default job counts steps
-    options = group_options("algorithm")
+    options = tree.group_options("algorithm")
     if algorithm not in options:
         raise ConfigError(f"'training.algorithm' in the recipe must be one of {', '.join(options)}, got {algorithm!r}")
     out = [f"algorithm={algorithm}"]
@@ -100,15 +100,16 @@ def to_overrides(recipe: dict) -> list:
         if section == "data":
             values.setdefault("eval_datasets", [])  # the recipe's data replaces the default data, eval split too
         out += [f"{section}.{key}={hydra_value(value)}" for key, value in values.items()]
-    return out + _training_overrides(training, algorithm)
+    return out + _training_overrides(tree, training, algorithm)
 
 
-def hardware_overrides(num_gpus: int, preset: str | None) -> list:
+def hardware_overrides(num_gpus: int, preset: str | None, tree: ConfTree) -> list:
     """The seed's --num-gpus N: processes per node of `preset` (default: gpu for 1, gpu8_zero2 for more)."""
     if num_gpus < 1:
         raise ConfigError(f"--num-gpus must be >= 1, got {num_gpus}")
     preset = preset or ("gpu" if num_gpus == 1 else "gpu8_zero2")
-    if preset not in group_options("hardware"):
-        raise ConfigError(f"unknown hardware '{preset}'{did_you_mean(preset, group_options('hardware'))}; "
-                          f"valid hardware options: {', '.join(group_options('hardware'))}")
+    options = tree.group_options("hardware")
+    if preset not in options:
+        raise ConfigError(f"unknown hardware '{preset}'{did_you_mean(preset, options)}; "
+                          f"valid hardware options: {', '.join(options)}")
     return [f"hardware={preset}", f"hardware.num_processes={num_gpus}"]

@@ -4,8 +4,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from omegaconf import OmegaConf
+
+from fai_rl import algorithms
+
 from .errors import ConfigError
 from .hardware import check_hardware
+from .paths import BUILTIN_PREFIX, check_model_name
 from .schema import RunConfig
 from .typed import build
 
@@ -14,15 +19,11 @@ def to_plain(cfg: Any) -> dict:
     """DictConfig (resolved) or mapping -> plain dict."""
     if isinstance(cfg, dict):
         return cfg
-    from omegaconf import OmegaConf
-
     return OmegaConf.to_container(cfg, resolve=True)
 
 
 def validate(cfg: Any) -> RunConfig:
     """Composed config (DictConfig or dict) -> typed RunConfig, or ConfigError naming the bad field."""
-    from fai_rl import algorithms
-
     raw = dict(to_plain(cfg))
     algo_raw = raw.pop("algorithm", None)
     if not isinstance(algo_raw, Mapping) or "trainer" not in algo_raw:
@@ -34,8 +35,7 @@ def validate(cfg: Any) -> RunConfig:
     run = build(RunConfig, raw)
     run.algorithm = build(module.Settings, dict(algo_raw), "algorithm")
     check_common(run)
-    if hasattr(module, "check"):
-        module.check(run)
+    module.check(run)
     return run
 
 
@@ -87,9 +87,7 @@ def check_common(run: RunConfig) -> None:
                 _positive(spec.max_samples, f"data.{group}.{i}.max_samples")
     if not m.base_model_name.strip():
         raise ConfigError("'model.base_model_name' is empty; give a hub name, a local folder or builtin:tiny")
-    if not m.base_model_name.startswith("builtin:"):
-        from fai_rl.models.loading import check_model_name
-
+    if not m.base_model_name.startswith(BUILTIN_PREFIX):
         check_model_name(m.base_model_name)
     if m.load_in_8bit and m.load_in_4bit:
         raise ConfigError("'model.load_in_8bit' and 'model.load_in_4bit' are both on; choose one")

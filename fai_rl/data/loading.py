@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import datasets
+
 from fai_rl.config.errors import ConfigError
+from fai_rl.config.paths import BUILTIN_PREFIX
 from fai_rl.config.schema import DatasetSpec
 
 BUNDLED = Path(__file__).resolve().parent / "bundled"
-BUILTIN_PREFIX = "builtin:"
 FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
@@ -43,8 +45,6 @@ def check_jsonl(path: Path) -> None:
 
 
 def _load_file(path: Path):
-    import datasets
-
     fmt = FILE_FORMATS[path.suffix.lower()]
     if not path.exists():
         raise ConfigError(f"dataset file {path} does not exist")
@@ -61,8 +61,6 @@ def _load_file(path: Path):
 
 
 def _load_hub(spec: DatasetSpec):
-    import datasets
-
     try:
         return datasets.load_dataset(spec.name, spec.subset, split=spec.split)
     except Exception as err:

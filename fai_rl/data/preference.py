@@ -5,6 +5,8 @@ chosen and rejected (hh-rlhf dialogues); chat messages (chosen/rejected and mayb
 """
 from __future__ import annotations
 
+import datasets
+
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import DataConfig, DatasetSpec
 
@@ -103,8 +105,6 @@ def _truncate_prompts(ds, tokenizer, max_prompt_length: int):
 
 def load_preference_data(specs: list, data: DataConfig, tokenizer):
     """All specs of one split, normalised and combined into one dataset."""
-    import datasets
-
     parts = [normalise(load_spec(spec), spec) for spec in specs]
     chat = [is_messages(p[0]["chosen"]) for p in parts]
     if any(chat) and not all(chat):

@@ -8,7 +8,8 @@ text (`{prompt}` and any `{column}`), `data.system_prompt` makes prompts chat me
 from __future__ import annotations
 
 import logging
-import string
+
+import datasets
 
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import DataConfig, DatasetSpec
@@ -17,15 +18,6 @@ from .loading import load_spec, require_columns
 from .preference import is_messages
 
 log = logging.getLogger("fai_rl")
-
-
-def template_fields(template: str, where: str = "data.prompt_template") -> list:
-    """Names a template uses; a ConfigError when its braces do not parse."""
-    try:
-        return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as err:
-        raise ConfigError(f"'{where}' is not a valid template ({err}); use {{prompt}} and {{column}} fields, "
-                          "{{ and }} for literal braces")
 
 
 def _apply_template(text: str, row: dict, data: DataConfig, spec: DatasetSpec) -> str:
@@ -82,8 +74,6 @@ def normalise(ds, spec: DatasetSpec, data: DataConfig):
 
 def combine(parts: list, specs: list):
     """Concatenate datasets: plain prompts become user messages when any part is chat; only shared columns stay."""
-    import datasets
-
     if len(parts) == 1:
         return parts[0]
     chat = [is_messages(p[0]["prompt"]) for p in parts]

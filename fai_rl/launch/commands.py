@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
+from fai_rl.config import deepspeed
+from fai_rl.config.derived import precision
 from fai_rl.config.errors import ConfigError
+from fai_rl.config.paths import cache_dir
 from fai_rl.config.schema import RunConfig
 
-from . import deepspeed_config
-
 DEFAULT_PORT = 29500
-WORKER_MODULE = "fai_rl.worker"
+WORKER_MODULE = "fai_rl.training.worker"
 IP_PLACEHOLDER = "<main_process_ip>"
 
 
@@ -66,16 +67,12 @@ def accelerate_executable() -> list:
     return [str(script)] if script.exists() else [sys.executable, "-m", "accelerate.commands.accelerate_cli"]
 
 
-def precision(run: RunConfig) -> str:
-    return "bf16" if run.use_bf16 else "fp16" if run.use_fp16 else "no"
-
-
 def launch_argv(run: RunConfig, rdzv: Rendezvous, machine_rank: Optional[int] = None) -> list:
-    """`accelerate launch ... -m fai_rl.worker <run_dir>` for one node (default: this node)."""
+    """`accelerate launch ... -m fai_rl.training.worker <run_dir>` for one node (default: this node)."""
     h = run.hardware
     argv = accelerate_executable() + ["launch"]
     if h.zero_stage > 0:
-        argv += ["--use_deepspeed", "--deepspeed_config_file", deepspeed_config.config_path(run)]
+        argv += ["--use_deepspeed", "--deepspeed_config_file", deepspeed.config_path(run)]
         if h.num_nodes > 1:
             argv += ["--deepspeed_multinode_launcher", "standard"]  # torchrun on every node, no pdsh/ssh
     else:
@@ -91,8 +88,6 @@ def launch_argv(run: RunConfig, rdzv: Rendezvous, machine_rank: Optional[int] = 
 
 def worker_env(run: RunConfig, base: Mapping[str, str] = os.environ) -> dict:
     """Variables the workers need beyond the inherited ones: the package on the path, a compile cache, live output."""
-    from fai_rl.models.tiny import cache_dir
-
     extra = {"PYTHONUNBUFFERED": "1"}
     package_root = str(Path(__file__).resolve().parent.parent.parent)
     paths = [p for p in base.get("PYTHONPATH", "").split(os.pathsep) if p]

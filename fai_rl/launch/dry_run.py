@@ -5,9 +5,11 @@ import json
 import sys
 from pathlib import Path
 
+from fai_rl.config import deepspeed
+from fai_rl.config.derived import launched, precision
 from fai_rl.config.schema import RunConfig
 
-from . import commands, deepspeed_config, launched
+from . import commands
 
 SLURM_NOTE = (
     "# under SLURM (fai-rl -m hydra/launcher=slurm ...) each node's task runs the command above with\n"
@@ -19,7 +21,7 @@ def describe(run: RunConfig) -> str:
     """The lines a dry run prints; writes the DeepSpeed config into the run dir so the commands can be run as is."""
     h = run.hardware
     lines = [f"fai-rl: dry run (nothing trained): {h.num_nodes} node(s) x {h.num_processes} process(es) on "
-             f"{h.device}, ZeRO stage {h.zero_stage}, offload {h.offload}, precision {commands.precision(run)}"]
+             f"{h.device}, ZeRO stage {h.zero_stage}, offload {h.offload}, precision {precision(run)}"]
     if not launched(run):
         worker = [sys.executable, "-m", commands.WORKER_MODULE, str(Path(run.run_dir).resolve())]
         lines += ["# one process: fai-rl trains in-process, the same as", commands.shell_line(worker)]
@@ -35,6 +37,6 @@ def describe(run: RunConfig) -> str:
             lines.append(f"# replace {commands.IP_PLACEHOLDER}: set hardware.main_process_ip to node 0's host name")
         lines.append(SLURM_NOTE)
     if h.zero_stage > 0:
-        path = deepspeed_config.write(run)
-        lines += [f"# DeepSpeed config ({path}):", json.dumps(deepspeed_config.build(run), indent=2)]
+        path = deepspeed.write(run)
+        lines += [f"# DeepSpeed config ({path}):", json.dumps(deepspeed.build(run), indent=2)]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ any descendant still alive; the launcher also gets SIGTERM if the front process 
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import signal
@@ -28,8 +29,6 @@ class Interrupted(Exception):
 def _die_with_parent() -> None:
     """In the child before exec: receive SIGTERM when the front process dies (Linux)."""
     try:
-        import ctypes
-
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+import yaml
+from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
 from fai_rl.config.errors import ConfigError
+from fai_rl.config.paths import BUILTIN_PREFIX, check_model_name
 from fai_rl.config.schema import HardwareConfig, ModelConfig
 
-BUILTIN_PREFIX = "builtin:"
+from .lora import adapter_base_model, is_adapter_folder, load_adapter
+from .tiny import tiny_model_path
 
 
 def resolve_model_path(name: str) -> str:
@@ -15,34 +21,16 @@ def resolve_model_path(name: str) -> str:
         which = name[len(BUILTIN_PREFIX):]
         if which != "tiny":
             raise ConfigError(f"unknown built-in model '{name}' in model.base_model_name; valid: builtin:tiny")
-        from .tiny import tiny_model_path
-
         return str(tiny_model_path())
     return check_model_name(name)
 
 
-def check_model_name(name: str) -> str:
-    """A local-looking name must be a saved model (or adapter) folder; a hub name passes as it is. No torch."""
-    path = Path(name).expanduser()
-    looks_local = name.startswith((".", "/", "~")) or path.exists()
-    if looks_local:
-        if not path.is_dir():
-            raise ConfigError(f"model.base_model_name '{name}' is not a folder (a model folder holds config.json)")
-        if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
-            raise ConfigError(f"model.base_model_name '{name}' has no config.json; it is not a saved model folder")
-    return str(path) if looks_local else name
-
-
 def model_kwargs(mcfg: ModelConfig, hardware: HardwareConfig) -> dict:
-    import torch
-
     kwargs = {"trust_remote_code": mcfg.trust_remote_code}
     if mcfg.torch_dtype != "auto":
         kwargs["dtype"] = getattr(torch, mcfg.torch_dtype)
     kwargs["attn_implementation"] = "flash_attention_2" if mcfg.use_flash_attention else "sdpa"
     if mcfg.load_in_8bit or mcfg.load_in_4bit:
-        from transformers import BitsAndBytesConfig
-
         compute = getattr(torch, mcfg.torch_dtype) if mcfg.torch_dtype != "auto" else torch.bfloat16
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_8bit=mcfg.load_in_8bit, load_in_4bit=mcfg.load_in_4bit,
@@ -52,8 +40,6 @@ def model_kwargs(mcfg: ModelConfig, hardware: HardwareConfig) -> dict:
 
 
 def load_tokenizer(mcfg: ModelConfig, path: str | None = None):
-    from transformers import AutoTokenizer
-
     path = path or resolve_model_path(mcfg.base_model_name)
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=mcfg.trust_remote_code)
@@ -66,10 +52,6 @@ def load_tokenizer(mcfg: ModelConfig, path: str | None = None):
 
 def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = None):
     """The causal LM; a saved LoRA adapter folder loads its base model with the adapter on top, trainable."""
-    from transformers import AutoModelForCausalLM
-
-    from .lora import adapter_base_model, is_adapter_folder, load_adapter
-
     path = path or resolve_model_path(mcfg.base_model_name)
     weights = adapter_base_model(path) if is_adapter_folder(path) else path
     try:
@@ -78,20 +60,14 @@ def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = N
         raise ConfigError(f"could not load model.base_model_name '{mcfg.base_model_name}': {err}")
     return load_adapter(model, path) if is_adapter_folder(path) else model
 
-
-
 RUN_CONFIG_FILE = "fai_rl_config.yaml"  # the resolved run config, saved beside every trained model
 
 
 def trained_from(path: str) -> str | None:
     """The base model a saved fai-rl model (or adapter) was trained from, if it says."""
-    from .lora import adapter_base_model, is_adapter_folder
-
     if is_adapter_folder(path):
         return adapter_base_model(path)
     config = Path(path) / RUN_CONFIG_FILE
     if config.exists():
-        import yaml
-
         return (yaml.safe_load(config.read_text()).get("model") or {}).get("base_model_name")
     return None

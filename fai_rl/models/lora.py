@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from peft import LoraConfig as PeftLoraConfig
+from peft import PeftModel, prepare_model_for_kbit_training
+
 from fai_rl.config.schema import LoraConfig
 
 
@@ -20,8 +23,6 @@ def peft_config(lora: LoraConfig):
     """A peft LoraConfig for a fresh adapter (None when LoRA is off)."""
     if not lora.enabled:
         return None
-    from peft import LoraConfig as PeftLoraConfig
-
     targets = lora.target_modules
     target = "all-linear" if targets == ["all-linear"] else list(targets)
     return PeftLoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=target,
@@ -30,14 +31,10 @@ def peft_config(lora: LoraConfig):
 
 def load_adapter(base_model, path: str):
     """Continue training a saved adapter on top of its base model."""
-    from peft import PeftModel
-
     return PeftModel.from_pretrained(base_model, path, is_trainable=True)
 
 
 def prepare_quantized(model, gradient_checkpointing: bool):
-    from peft import prepare_model_for_kbit_training
-
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
 
 

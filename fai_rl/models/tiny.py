@@ -12,6 +12,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
+from tokenizers import ByteLevelBPETokenizer
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+from fai_rl.config.paths import cache_dir
+
 BUILDER_VERSION = 1
 SPEC = {"vocab_size": 512, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
         "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 512}
@@ -43,10 +49,6 @@ def corpus_lines():
                 yield line
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("FAI_RL_CACHE", Path.home() / ".cache" / "fai-rl"))
-
-
 def fingerprint() -> str:
     digest = hashlib.sha256(json.dumps([BUILDER_VERSION, SPEC, CHAT_TEMPLATE]).encode())
     for path in corpus_files():
@@ -63,9 +65,6 @@ def tiny_model_path() -> Path:
 
 
 def build_tokenizer():
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
-
     bpe = ByteLevelBPETokenizer()
     specials = list(SPECIAL_TOKENS.values()) + CHAT_TOKENS
     bpe.train_from_iterator(list(corpus_lines()), vocab_size=SPEC["vocab_size"], min_frequency=2,
@@ -86,9 +85,6 @@ def save_random_llama(tok, target: Path, dtype=None, device: str = "cpu", **conf
     """A random-init Llama (seed 0) with `tok`'s vocabulary and special tokens, shaped by the LlamaConfig fields
     in `config` (num_key_value_heads defaults to num_attention_heads), saved with `tok` at `target`; its
     parameter count. The folder appears whole or not at all: concurrent builders (several ranks) race harmlessly."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     config = dict(config, vocab_size=len(tok))
     config.setdefault("num_key_value_heads", config["num_attention_heads"])
     llama = LlamaConfig(**config, tie_word_embeddings=True, bos_token_id=tok.bos_token_id,

@@ -1,7 +1,8 @@
 """Hydra callback (hydra.callbacks in conf/train.yaml): at the end of a sweep, write its report and list failures.
 
-Runs in the process that started the sweep, whichever launcher ran the jobs. `failed_jobs` lets the CLI
-exit non-zero when some jobs failed (their error is in their summary.json; the other jobs' results stay).
+Runs in the process that started the sweep, whichever launcher ran the jobs. When some jobs did not complete it
+ends that process with exit code 1, after the report (their error is in their summary.json; the other jobs'
+results stay). Hydra lets SystemExit from a callback through; other exceptions it would only warn about.
 """
 from __future__ import annotations
 
@@ -10,17 +11,14 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
-from .sweep_job import shorten
+from fai_rl.config.errors import ConfigError
 
-failed_jobs: list = []  # Job records of the sweep that just ended, status failed or unfinished
+from . import report, results
+from .sweep_job import shorten
 
 
 class SweepReport(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
-        from fai_rl.config.errors import ConfigError
-
-        from . import report, results
-
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             jobs = results.read_sweep(sweep_dir)
@@ -29,7 +27,7 @@ class SweepReport(Callback):
             return
         if not any(j.summary for j in jobs):  # not a training sweep (e.g. fai-rl-eval -m), or nothing ended
             return
-        failed_jobs[:] = [j for j in jobs if j.status != "completed"]
+        failed_jobs = [j for j in jobs if j.status != "completed"]
         print("\n" + report.describe(report.build(sweep_dir)), flush=True)
         for job in failed_jobs:
             error = shorten(job.summary.get("error", "no summary.json: the job did not finish"))
@@ -37,3 +35,5 @@ class SweepReport(Callback):
         if failed_jobs:
             print(f"fai-rl: {len(failed_jobs)} of {len(jobs)} jobs did not complete; the others' results "
                   f"are kept in {sweep_dir}", file=sys.stderr, flush=True)
+            if not any(j.status == "stopped" for j in failed_jobs):  # a pre-empted sweep keeps its own exit code
+                raise SystemExit(1)

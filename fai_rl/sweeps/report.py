@@ -1,4 +1,4 @@
-"""`fai-rl-report [SWEEP_DIR]` (or `python -m fai_rl.sweeps.report`): table, CSV and plots of a Hydra sweep.
+"""Table, CSV and plots of a Hydra sweep (`fai-rl-report [SWEEP_DIR]`, fai_rl.cli.report; and after every sweep).
 
 Reads every job dir of a multirun (its overrides, summary.json and metrics.jsonl) and writes, under
 <sweep dir>/report/: jobs.csv, jobs.md, objective.png (objective against each swept parameter) and
@@ -6,12 +6,8 @@ training_curves.png (all jobs' curves overlaid). Works while the sweep runs or a
 """
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-from fai_rl.config.errors import ConfigError
 
 from . import results, table
 from .report_plots import plot_objective, plot_overlaid_curves
@@ -58,23 +54,3 @@ def build(sweep_dir: Path, out_dir: Path | None = None, direction: str | None = 
 
 def describe(report: Report) -> str:
     return report.text + "\n\n" + "\n".join(f"{what}: {path}" for what, path in report.files.items())
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="fai-rl-report", description=__doc__.splitlines()[0])
-    parser.add_argument("sweep_dir", nargs="?", help="multirun/<date>/<time> (default: the latest sweep)")
-    parser.add_argument("--out", help="where to write the files (default: <sweep dir>/report)")
-    parser.add_argument("--direction", choices=["maximize", "minimize"],
-                        help="how to rank the objective (default: the sweeper's, else from the metric's name)")
-    args = parser.parse_args(argv)
-    try:
-        sweep_dir = Path(args.sweep_dir) if args.sweep_dir else results.latest_sweep()
-        print(describe(build(sweep_dir, args.out, args.direction)))
-    except ConfigError as err:
-        print(f"fai-rl-report: error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -52,7 +52,7 @@ def _scatter(ax, jobs: list, param: str | None, best) -> None:
 
 
 def plot_objective(jobs: list, params: list, metric: str, direction: str, best, path: Path) -> Path:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # ~0.3 s: loaded only to draw (the sweep callback imports this module)
 
     scored = [j for j in jobs if j.objective is not None]
     panels = params or [None]

@@ -19,7 +19,7 @@ def study_seed(base: int, storage, study_name) -> int:
     """
     if not storage or not study_name or str(storage) == "None":
         return int(base)
-    import optuna
+    import optuna  # loaded only for an Optuna study with storage
 
     try:
         store = optuna.storages.get_storage(str(storage))

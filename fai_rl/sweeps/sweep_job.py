@@ -7,6 +7,13 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from fai_rl.config.secrets import redact
+from fai_rl.tracking.summary import write_summary
+
 ERROR_FILE = "error.txt"
 
 
@@ -15,9 +22,6 @@ def shorten(text: str, width: int = 200) -> str:
 
 
 def in_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
@@ -26,8 +30,6 @@ def worst_value() -> float:
 
     hydra-optuna-sweeper 1.3 crashes on NaN; +/-inf is a value Optuna stores and no real result loses to.
     """
-    from hydra.core.hydra_config import HydraConfig
-
     direction = str(HydraConfig.get().sweeper.get("direction", "")).lower()
     if "maximize" in direction:
         return -math.inf
@@ -38,11 +40,6 @@ def worst_value() -> float:
 
 def record_failure(job_dir: Path, cfg, err: BaseException) -> dict:
     """summary.json with status failed (stopped when pre-empted) and the error on one line; traceback in error.txt."""
-    from omegaconf import OmegaConf
-
-    from fai_rl.tracking.secrets import redact
-    from fai_rl.tracking.summary import write_summary
-
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     error_file = job_dir / ERROR_FILE
@@ -64,8 +61,6 @@ def record_failure(job_dir: Path, cfg, err: BaseException) -> dict:
 
 def run_job(cfg, task: Callable) -> float:
     """Run `task(cfg)` (which returns the run summary) as a sweep job; return the value the sweeper gets."""
-    from hydra.core.hydra_config import HydraConfig
-
     hydra_cfg = HydraConfig.get()
     try:
         summary = task(cfg)

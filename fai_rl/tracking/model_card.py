@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .secrets import redact
+import yaml
+
+from fai_rl.config.secrets import redact
 
 HYPERPARAMETERS = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "max_steps",
                    "num_train_epochs", "warmup_steps", "seed")
@@ -13,8 +15,6 @@ def reproduce_command(run_dir: Path) -> str:
     overrides_file = Path(run_dir) / ".hydra" / "overrides.yaml"
     if not overrides_file.exists():
         return "fai-rl  # overrides unknown (run not started from the CLI)"
-    import yaml
-
     overrides = yaml.safe_load(overrides_file.read_text()) or []
     return " ".join(["fai-rl", *(f"'{o}'" if " " in o else o for o in overrides)])
 

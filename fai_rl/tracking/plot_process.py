@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from .plots import CURVES_PNG, plot_run, write_run_curves
+
 log = logging.getLogger("fai_rl")
 
 
@@ -43,8 +45,6 @@ class CurvesPlotter:
 
     def finish(self) -> None:
         """Wait for the plot; a plotting problem is logged, it does not fail a finished run."""
-        from .plots import CURVES_PNG, write_run_curves
-
         run_dir, title = self._asked
         if self.pid is None:
             write_run_curves(run_dir, title)
@@ -69,8 +69,6 @@ def _helper(read: int) -> int:
     try:
         os.nice(10)  # loading matplotlib must not take a core from the training threads
         from matplotlib.figure import Figure  # noqa: F401 - loaded while the run trains
-
-        from .plots import plot_run
 
         with os.fdopen(read) as pipe:
             request = pipe.read()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fai_rl.config.errors import ConfigError
+
 
 def write_summary(path: Path, summary: dict) -> Path:
     path = Path(path)
@@ -40,8 +42,6 @@ def pick_objective(name: str, explicit: bool, eval_after: dict, train_metrics: d
         if key in source:
             return source[key]
     if explicit:
-        from fai_rl.config.errors import ConfigError
-
         logged = sorted(k for k, v in {**train_metrics, **eval_after}.items() if isinstance(v, (int, float)))
         raise ConfigError(f"'training.objective_metric' is '{name}', which this run did not log "
                           f"(eval_* metrics need data.eval_datasets); logged: {', '.join(logged)}")

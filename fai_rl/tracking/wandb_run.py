@@ -8,13 +8,13 @@ import os
 
 from fai_rl.config.validate import to_dict
 
-from .secrets import redact
+from fai_rl.config.secrets import redact
 
 
 def start(run):
     if not run.wandb.enabled:
         return None
-    import wandb
+    import wandb  # ~1 s: loaded only when wandb.enabled
 
     folder = str(run.run_dir or run.training.output_dir)
     os.environ["WANDB_DIR"] = folder  # this run's, not a previous run's in the same process

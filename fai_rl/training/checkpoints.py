@@ -3,18 +3,16 @@
 HF's Trainer writes checkpoint-N/ file by file; a process killed mid-save leaves a folder that looks like a
 checkpoint. fai-rl writes `fai_rl_complete.json` into the folder once the save returned, and `resume=auto` only
 considers marked folders; unmarked ones are set aside (renamed incomplete-checkpoint-N-<time>) and reported, so checkpoint rotation can never
-keep a broken one over the newest complete one.
+keep a broken one over the newest complete one. This module only reads and renames folders (no torch): the
+faults harness uses it too; fai_rl.training.resume marks and loads checkpoints inside a run.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from pathlib import Path
-
-from transformers import TrainerCallback
 
 from fai_rl.config.errors import ConfigError
 
@@ -72,29 +70,3 @@ def resolve_resume(resume, output_dir) -> str | None:
 def checkpoint_step(checkpoint: str) -> int:
     state = Path(checkpoint) / "trainer_state.json"
     return json.loads(state.read_text())["global_step"] if state.exists() else 0
-
-
-def finish_from_checkpoint(trainer, checkpoint: str):
-    """The run had reached max_steps when it died (after its last checkpoint, before the model was saved):
-    load that checkpoint instead of training, since the Trainer would take one step too many from there."""
-    from transformers.trainer_callback import TrainerState
-    from transformers.trainer_utils import TrainOutput
-
-    trainer._load_from_checkpoint(checkpoint)
-    trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    log.info("checkpoint %s is already at max_steps: nothing left to train", checkpoint)
-    return TrainOutput(trainer.state.global_step, losses[-1] if losses else float("nan"), {})
-
-
-class MarkCheckpointComplete(TrainerCallback):
-    """After the Trainer finished writing checkpoint-N, mark it complete (atomically)."""
-
-    def on_save(self, args, state, control, **kwargs):
-        if not state.is_world_process_zero:
-            return
-        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if folder.is_dir():
-            tmp = folder / (MARKER + ".tmp")
-            tmp.write_text(json.dumps({"step": state.global_step, "time": time.time()}))
-            os.replace(tmp, folder / MARKER)

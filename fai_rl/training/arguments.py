@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from accelerate import PartialState
+from transformers import TrainingArguments
+
+from fai_rl.config import deepspeed
+from fai_rl.config.derived import launched
 from fai_rl.config.schema import RunConfig
-from fai_rl.launch import deepspeed_config, launched
 
 
 def distributed_args(run: RunConfig) -> dict:
@@ -16,7 +20,7 @@ def distributed_args(run: RunConfig) -> dict:
     args = dict(
         use_cpu=h.device == "cpu" and h.zero_stage == 0,
         ddp_backend="gloo" if h.device == "cpu" and launched(run) else None,
-        deepspeed=deepspeed_config.config_path(run) if h.zero_stage > 0 else None,
+        deepspeed=deepspeed.config_path(run) if h.zero_stage > 0 else None,
     )
     if cpu_deepspeed:
         args["accelerator_config"] = {"use_configured_state": True}
@@ -27,8 +31,6 @@ def start_process_group(run: RunConfig) -> None:
     """In a launched worker, before any TrainingArguments: DeepSpeed on CPU needs Accelerate's state made with
     the gloo backend, else it reports one process and does not split the data."""
     if run.hardware.device == "cpu" and run.hardware.zero_stage > 0:
-        from accelerate import PartialState
-
         PartialState(backend="gloo")
 
 
@@ -82,8 +84,6 @@ def sharded_loading(run: RunConfig):
     if run.hardware.zero_stage != 3:
         yield
         return
-    from transformers import TrainingArguments
-
     args = TrainingArguments(**common_args(run))  # its __post_init__ also starts the process group
     yield
     del args

@@ -1,24 +1,27 @@
 """Detached runs (`make train-bg ARGS=...`, the seed's --nohup): a new session that outlives the shell, all
 output in logs/<run_name>-<time>.log; prints the PID and the log path.
 
-    python -m fai_rl.background [overrides ...]
+    python -m fai_rl.cli.background [overrides ...]
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.overrides import check_overrides, override_args
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from fai_rl.config.compose import compose
+from fai_rl.config.overrides import check_overrides, conf_tree, override_args
 from fai_rl.tracking.run_log import BACKGROUND_LOG, log_path
+
+from .entry import console_script
+
+PROG = "fai-rl"
 
 
 def _first_of_sweeps(overrides: list) -> list:
     """A sweep's first value for each swept key (a multirun's log is named after its first job)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     out = []
     for text, parsed in zip(overrides, OverridesParser.create().parse_overrides(overrides)):
         if parsed.is_sweep_override():
@@ -27,11 +30,9 @@ def _first_of_sweeps(overrides: list) -> list:
     return out
 
 
-def run_name(overrides: list) -> str:
+def run_name(argv: list) -> str:
     """training.run_name of the composed config (it may depend on the algorithm chosen)."""
-    from fai_rl.cli import compose
-
-    return str(compose(_first_of_sweeps(override_args(overrides))).training.run_name)
+    return str(compose(_first_of_sweeps(override_args(argv)), tree=conf_tree(argv)).training.run_name)
 
 
 def detach(fai_rl_args: list, name: str) -> tuple:
@@ -47,14 +48,11 @@ def detach(fai_rl_args: list, name: str) -> tuple:
     return proc.pid, log
 
 
+@console_script(PROG)
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        check_overrides(argv)  # bad input fails here, in the foreground, not in the log
-        detach(argv, run_name(argv))
-    except ConfigError as err:
-        print(f"fai-rl: error: {err}", file=sys.stderr)
-        return 2
+    check_overrides(argv, conf_tree(argv))  # bad input fails here, in the foreground, not in the log
+    detach(argv, run_name(argv))
     return 0
 
 

@@ -1,7 +1,7 @@
 """The DeepSpeed config, generated from the hardware group and the training section (never kept by hand).
 
 Batch sizes, accumulation, clipping and precision are written out from the same fields that build TRL's
-arguments (fai_rl/training_args.py), so the file reads true and Transformers' own consistency check
+arguments (fai_rl/training/arguments.py), so the file reads true and Transformers' own consistency check
 (HfTrainerDeepSpeedConfig) passes; values that depend on the model (bucket sizes) and the offloaded
 optimizer's hyperparameters stay "auto" for Transformers to fill.
 """

@@ -6,12 +6,30 @@ import os
 import time
 from pathlib import Path
 
+import datasets
 import yaml
+from transformers import set_seed
 
 from fai_rl import algorithms
+from fai_rl.config.derived import batch_line, check_batch_fits
+from fai_rl.config.output_dir import check_output_dir
 from fai_rl.config.schema import RunConfig
+from fai_rl.config.secrets import redact
 from fai_rl.config.validate import to_dict
-from fai_rl.output_guard import check_output_dir
+from fai_rl.models import lora
+from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, resolve_model_path
+from fai_rl.tracking import wandb_run
+from fai_rl.tracking.eval_before import EvalBefore
+from fai_rl.tracking.metrics_log import MetricsLog
+from fai_rl.tracking.model_card import write_model_card
+from fai_rl.tracking.plot_process import CurvesPlotter
+from fai_rl.tracking.run_log import attach_log_file
+from fai_rl.tracking.summary import describe, pick_objective, write_summary
+
+from .arguments import check_processes, common_args, held_parameters, sharded_loading
+from .checkpoints import checkpoint_step, resolve_resume, set_aside_incomplete
+from .guards import Preempted, PreemptionGuard, guard_finite_loss
+from .resume import MarkCheckpointComplete, finish_from_checkpoint
 
 log = logging.getLogger("fai_rl")
 
@@ -22,9 +40,6 @@ def is_main_process() -> bool:
 
 def load_policy(run: RunConfig, model_path: str):
     """The model to train and the peft config for a fresh LoRA adapter (None when off or continuing one)."""
-    from fai_rl.models import lora
-    from fai_rl.models.loading import load_model
-
     model = load_model(run.model, run.hardware, model_path)
     if run.model.load_in_4bit or run.model.load_in_8bit:
         model = lora.prepare_quantized(model, run.training.gradient_checkpointing)
@@ -34,12 +49,6 @@ def load_policy(run: RunConfig, model_path: str):
 
 def save_outputs(trainer, tokenizer, run: RunConfig, summary: dict) -> None:
     """Model (or adapter) + tokenizer + model card; with LoRA merge_on_save also <output_dir>/merged."""
-    from fai_rl.models import lora
-    from fai_rl.tracking.model_card import write_model_card
-
-    from fai_rl.models.loading import RUN_CONFIG_FILE
-    from fai_rl.tracking.secrets import redact
-
     out = Path(run.training.output_dir)
     tokenizer.save_pretrained(out)
     write_model_card(out, run, summary)
@@ -51,8 +60,6 @@ def save_outputs(trainer, tokenizer, run: RunConfig, summary: dict) -> None:
 
 def train(run: RunConfig) -> dict:
     """Train as `run` says; return (and write to <run_dir>/summary.json) the run summary."""
-    from fai_rl.tracking.plot_process import CurvesPlotter
-
     plotter = CurvesPlotter() if is_main_process() else None  # loads matplotlib on another core meanwhile
     try:
         return _train(run, plotter)
@@ -69,30 +76,14 @@ def _train(run: RunConfig, plotter) -> dict:
     resuming = run.resuming
     if main:
         check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or resuming)
-    from fai_rl.tracking.run_log import attach_log_file
-
     log_file = attach_log_file(run.training.run_name) if main else None
-
-    import datasets
-    from transformers import set_seed
-
-    from fai_rl.checkpoints import (MarkCheckpointComplete, checkpoint_step, finish_from_checkpoint,
-                                    resolve_resume, set_aside_incomplete)
-    from fai_rl.guards import Preempted, PreemptionGuard, guard_finite_loss
-    from fai_rl.models.loading import load_tokenizer, resolve_model_path
-    from fai_rl.tracking import wandb_run
-    from fai_rl.tracking.eval_before import EvalBefore
-    from fai_rl.tracking.metrics_log import MetricsLog
-    from fai_rl.launch import batch_line, check_batch_fits
-    from fai_rl.tracking.summary import describe, pick_objective, write_summary
-    from fai_rl.training_args import check_processes, common_args, held_parameters, sharded_loading
 
     datasets.disable_progress_bars()
     set_seed(run.training.seed)
     model_path = resolve_model_path(run.model.base_model_name)
     tokenizer = load_tokenizer(run.model, model_path)
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
-    check_batch_fits(run, len(train_ds))
+    check_batch_fits(run, len(train_ds), module.examples_per_row(run.algorithm))
     with sharded_loading(run):  # ZeRO-3: each rank holds only its shard from the start
         model, peft_config = load_policy(run, model_path)
     log.info("model loaded: %s", held_parameters(model))
@@ -149,7 +140,7 @@ def _train(run: RunConfig, plotter) -> dict:
         "final_metrics": final,
         "eval_before": eval_before.metrics,
         "eval_after": eval_after,
-        "headline_metrics": list(getattr(module, "HEADLINE", [])),
+        "headline_metrics": list(module.HEADLINE),
         "objective_metric": objective_metric,
         "objective": objective,
         "output_dir": str(Path(run.training.output_dir).resolve()),

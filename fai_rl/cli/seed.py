@@ -10,11 +10,18 @@ import argparse
 import shlex
 import sys
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.config import seed_recipe
+from fai_rl.config.overrides import conf_tree
+
+from . import background
+from . import main as fai_rl_main
+from .entry import console_script
+
+PROG = "fai-rl-train"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fai-rl-train", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--config", required=True, metavar="CONFIG_FILE", help="recipe YAML in the seed's format")
     p.add_argument("--num-gpus", required=True, type=int, metavar="NUM_GPUS",
                    help="GPUs (processes) per node: hardware.num_processes")
@@ -25,26 +32,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+@console_script(PROG)
 def main(argv=None):
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from fai_rl.config import seed_recipe
-
-    try:
-        overrides = (seed_recipe.to_overrides(seed_recipe.load(args.config))
-                     + seed_recipe.hardware_overrides(args.num_gpus, args.hardware) + args.overrides)
-    except ConfigError as err:
-        print(f"fai-rl-train: error: {err}", file=sys.stderr)
-        sys.exit(2)
-    print("fai-rl-train: fai-rl " + " ".join(shlex.quote(o) for o in overrides), flush=True)
+    tree = conf_tree(args.overrides)
+    overrides = (seed_recipe.to_overrides(seed_recipe.load(args.config), tree)
+                 + seed_recipe.hardware_overrides(args.num_gpus, args.hardware, tree) + args.overrides)
+    print(f"{PROG}: fai-rl " + " ".join(shlex.quote(o) for o in overrides), flush=True)
     if args.nohup:
-        from fai_rl import background
-
-        sys.exit(background.main(overrides))
-    from fai_rl import cli
-
+        return background.main(overrides)
     sys.argv = ["fai-rl", *overrides]
-    return cli.main()
+    return fai_rl_main.main()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,11 +1,12 @@
 """`make faults`: kill a training run with SIGKILL at random moments, resume it each time, and check that the
 final model and step equal those of a run that was never killed.
 
-    python -m fai_rl.faults --kills 5 --steps 400 [extra fai-rl overrides ...]
+    python -m fai_rl.cli.faults --kills 5 --steps 400 [extra fai-rl overrides ...]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -15,7 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from fai_rl.checkpoints import complete_checkpoints
+from safetensors.numpy import load_file
+
+from fai_rl.training.checkpoints import complete_checkpoints
 
 
 def overrides(steps: int, save_steps: int, out: Path, run_dir: Path, extra: list) -> list:
@@ -27,7 +30,7 @@ def overrides(steps: int, save_steps: int, out: Path, run_dir: Path, extra: list
 def start(args: list, log: Path) -> subprocess.Popen:
     with open(log, "a") as f:
         return subprocess.Popen([sys.executable, "-m", "fai_rl", *args], stdout=f, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
 
 def newest_step(out: Path) -> int:
@@ -58,12 +61,11 @@ def run_with_kills(work: Path, kills: int, steps: int, save_steps: int, extra: l
 
 
 def compare(a: Path, b: Path) -> float:
-    from safetensors.torch import load_file
-
+    """The largest absolute weight difference between two saved models (float32 weights, read with numpy)."""
     wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
     if wa.keys() != wb.keys():
         return float("inf")
-    return max((wa[k] - wb[k]).abs().max().item() for k in wa)
+    return max(float(abs(wa[k] - wb[k]).max()) for k in wa)
 
 
 def main(argv=None) -> int:
@@ -88,8 +90,6 @@ def main(argv=None) -> int:
         print(f"faults: faulty run, {args.kills} random SIGKILLs", flush=True)
         out, survived = run_with_kills(tmp / "faulty", args.kills, args.steps, args.save_steps, args.extra,
                                        random.Random(args.seed))
-        import json
-
         summary = json.loads(sorted((tmp / "faulty").glob("run*/summary.json"))[-1].read_text())
         diff = compare(tmp / "straight" / "model", out)
         ok = summary["steps"] == args.steps and diff <= args.tolerance

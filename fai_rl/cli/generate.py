@@ -1,0 +1,66 @@
+"""`fai-rl-generate`: completions for a file of prompts from any saved model, batched, written as jsonl.
+
+    fai-rl-generate --model models/fai-rl-dpo/<time> --prompts prompts.jsonl --out completions.jsonl
+Prompts: a .jsonl/.json/.csv/.parquet file (column --prompt-column, default prompt), a .txt file (one prompt a
+line) or builtin:<dataset>. A prompt given as chat messages is rendered with the model's chat template; plain
+strings are used as they are unless --chat wraps them as a user message.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from fai_rl.config.schema import HardwareConfig, ModelConfig
+
+from .entry import console_script
+
+PROG = "fai-rl-generate"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="saved model folder, adapter folder, hub name or builtin:tiny")
+    p.add_argument("--prompts", required=True, help="prompt file (.jsonl/.json/.csv/.parquet/.txt) or builtin:<name>")
+    p.add_argument("--out", required=True, help="output .jsonl (one line per prompt)")
+    p.add_argument("--prompt-column", default="prompt")
+    p.add_argument("--split", default="test", help="split of a builtin dataset (default test)")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
+    p.add_argument("--chat", action="store_true", help="wrap plain-string prompts as a user chat message")
+    p.add_argument("--limit", type=int, default=None, help="only the first N prompts")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if args.max_new_tokens <= 0 or args.batch_size <= 0:
+        p.error("--max-new-tokens and --batch-size must be > 0")
+    return args
+
+
+@console_script(PROG)
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # heavy: datasets, torch and transformers load only once the arguments parsed
+    from fai_rl.data.prompt_file import read_prompts
+    from fai_rl.models.generation import generate, render
+    from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
+
+    prompts = read_prompts(args.prompts, args.prompt_column, args.split, args.limit)
+    mcfg = ModelConfig(base_model_name=args.model)
+    path = resolve_model_path(args.model)
+    tokenizer = load_tokenizer(mcfg, path)
+    model = load_model(mcfg, HardwareConfig(), path).eval()
+    texts = [render(p, tokenizer, args.chat) for p in prompts]
+    completions = generate(model, tokenizer, texts, args.max_new_tokens, args.batch_size, args.temperature,
+                           progress=not args.quiet)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w") as f:
+        for prompt, completion in zip(prompts, completions):
+            f.write(json.dumps({"prompt": prompt, "completion": completion}) + "\n")
+    print(f"{len(completions)} completions written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""`fai-rl`: compose (Hydra) -> validate (schema) -> write the run dir -> launch. A sweep's jobs return their
+objective to the sweeper."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from fai_rl.config.errors import ConfigError, RunStopped
+from fai_rl.config.resolved import write_resolved_config
+from fai_rl.config.validate import validate
+from fai_rl.launch import launch
+from fai_rl.sweeps import sweep_job
+
+from .entry import fail
+from .hydra_app import run_hydra
+
+PROG = "fai-rl"
+
+
+def run_task(cfg: DictConfig) -> dict:
+    """validate -> write the resolved config -> launch; the run summary."""
+    run = validate(cfg)
+    write_resolved_config(run)
+    return launch(run)
+
+
+def task(cfg: DictConfig):
+    if sweep_job.in_multirun():  # a failing job is recorded as failed; the sweep goes on
+        return sweep_job.run_job(cfg, run_task)
+    try:
+        summary = run_task(cfg)
+    except RunStopped as err:
+        if isinstance(err, ConfigError):
+            discard_unused_run_dir()
+        fail(PROG, err)
+    return summary.get("objective")
+
+
+def discard_unused_run_dir() -> None:
+    """A config refused before anything was written leaves no run dir behind: remove the one Hydra made for this
+    run when it holds only Hydra's own files (.hydra/ and an empty job log), and its run_name folder if now empty."""
+    hydra_cfg = HydraConfig.get()
+    out = Path(hydra_cfg.runtime.output_dir)
+    job_log = out / f"{hydra_cfg.job.name}.log"
+    if not out.is_dir() or {p.name for p in out.iterdir()} - {".hydra", job_log.name}:
+        return
+    if job_log.exists() and job_log.stat().st_size:
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        out.parent.rmdir()  # runs/<run_name>/, only if no other run is in it
+    except OSError:
+        pass
+
+
+def main() -> None:
+    """Console script; a sweep whose jobs did not all complete exits 1 (sweeps.callback)."""
+    run_hydra(task, PROG)
+
+
+if __name__ == "__main__":
+    main()

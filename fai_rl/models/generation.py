@@ -1,0 +1,31 @@
+"""Batched generation from a loaded causal LM (fai-rl-generate, GRPO's saved-model evaluation)."""
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+
+def render(prompt, tokenizer, chat: bool) -> str:
+    """A prompt as the text the model continues: chat messages through its chat template; a plain string as it is,
+    or wrapped as a user message when `chat`."""
+    if isinstance(prompt, list):
+        return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    if chat:
+        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                             add_generation_prompt=True)
+    return str(prompt)
+
+
+def generate(model, tokenizer, texts: list, max_new_tokens: int, batch_size: int, temperature: float,
+             progress: bool = True) -> list:
+    tokenizer.padding_side = "left"
+    outputs = []
+    sampling = dict(do_sample=True, temperature=temperature) if temperature > 0 else dict(do_sample=False)
+    for start in tqdm(range(0, len(texts), batch_size), disable=not progress, desc="generating"):
+        batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
+                          add_special_tokens=False).to(model.device)
+        with torch.no_grad():
+            ids = model.generate(**batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                                 **sampling)
+        outputs += tokenizer.batch_decode(ids[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+    return outputs

@@ -1,0 +1,156 @@
+"""The layout's rules, checked on the source: no import cycle between fai-rl's modules (imports inside functions
+included), light packages free of heavy libraries, fai-rl imports at the top unless a comment says why not,
+no `global` state, and every algorithm module against the written contract."""
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+
+import pytest
+from conftest import REPO, make_run
+
+from fai_rl import algorithms
+from fai_rl.algorithms.contract import contract_problems
+
+PACKAGE = REPO / "fai_rl"
+LIGHT = ("cli", "config", "launch", "sweeps")
+HEAVY_LIBRARIES = {"torch", "transformers", "trl", "datasets", "peft", "deepspeed", "accelerate"}
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path, name: str) -> list:
+    """(imported module, line, inside a function) for every import statement of one file."""
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+
+    def visit(node, in_function):
+        for child in ast.iter_child_nodes(node):
+            nested = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if isinstance(child, ast.Import):
+                found.extend((a.name, child.lineno, in_function) for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    anchor = package.split(".")[: len(package.split(".")) - child.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                found.append((base, child.lineno, in_function))
+                found.extend((f"{base}.{a.name}", child.lineno, in_function) for a in child.names)
+            visit(child, nested)
+
+    visit(tree, False)
+    return found
+
+
+def import_graph(root: Path) -> dict:
+    """module -> the modules of the same package it imports (a submodule import also runs its packages)."""
+    files = {module_name(p, root): p for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        edges = set()
+        for target, _, _ in imports(path, name):
+            parts = target.split(".")
+            for cut in range(1, len(parts) + 1):
+                prefix = ".".join(parts[:cut])
+                if prefix in files and prefix != name and not name.startswith(prefix + "."):
+                    edges.add(prefix)
+        graph[name] = edges
+    return graph
+
+
+def find_cycle(graph: dict):
+    """One import cycle as a list of modules, or None."""
+    state, stack = {}, []
+
+    def walk(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                cycle = walk(nxt)
+                if cycle:
+                    return cycle
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = walk(node)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_no_import_cycle():
+    cycle = find_cycle(import_graph(PACKAGE))
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_cycle(tmp_path):
+    """The same check on a package with a cycle through a function-level import (the kind that used to hide)."""
+    pkg = tmp_path / "pkg"
+    (pkg / "launch").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "launch" / "__init__.py").write_text("from pkg.train import run\n")
+    (pkg / "train.py").write_text("def run():\n    from pkg.launch import plan  # inside a function\n")
+    cycle = find_cycle(import_graph(pkg))
+    assert cycle is not None and set(cycle) == {"pkg.launch", "pkg.train"}
+
+
+@pytest.mark.parametrize("package", LIGHT)
+def test_light_packages_import_no_heavy_library(package):
+    for path in (PACKAGE / package).rglob("*.py"):
+        for target, line, _ in imports(path, module_name(path, PACKAGE)):
+            assert target.split(".")[0] not in HEAVY_LIBRARIES, f"{path.relative_to(REPO)}:{line} imports {target}"
+
+
+def test_function_level_imports_of_fai_rl_say_why():
+    """fai-rl's own modules are imported at the top, unless a comment on the import (or just above it) says why."""
+    for path in PACKAGE.rglob("*.py"):
+        lines = path.read_text().splitlines()
+        for target, line, in_function in imports(path, module_name(path, PACKAGE)):
+            if not in_function or not target.startswith("fai_rl"):
+                continue
+            block = line - 1
+            while block > 0 and lines[block - 1].strip().startswith(("from ", "import ")):
+                block -= 1  # the comment may stand above the first import of a group
+            said = any("#" in text for text in lines[block - 1 if block else 0: line])
+            assert said, f"{path.relative_to(REPO)}:{line}: function-level import of {target} without a comment"
+
+
+def test_no_global_state():
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            assert not isinstance(node, ast.Global), f"{path.relative_to(REPO)}:{node.lineno}: global statement"
+
+
+@pytest.mark.parametrize("trainer", algorithms.available())
+def test_algorithm_modules_meet_the_contract(trainer):
+    assert contract_problems(algorithms.load(trainer)) == []
+
+
+def test_the_contract_names_what_is_missing():
+    import types
+
+    module = types.ModuleType("half_done")
+    module.OBJECTIVE = "eval_loss"
+    problems = contract_problems(module)
+    assert "Settings must be a type" in problems
+    assert any(p.startswith("function build_trainer(run, model, tokenizer") for p in problems)
+
+
+@pytest.mark.parametrize("overrides", [["algorithm=dpo"], ["algorithm=grpo", "algorithm.group_size=4"],
+                                       ["algorithm=gspo"]], ids=lambda o: " ".join(o))
+def test_check_validates_without_changing_the_run(overrides, tmp_path):
+    run = make_run(overrides, tmp_path)
+    before = copy.deepcopy(run)
+    algorithms.load(run.algorithm.trainer).check(run)
+    assert run == before

@@ -70,6 +70,12 @@ def _malformed(tmp):
     return path
 
 
+def _not_utf8(tmp):
+    path = tmp / "binary.jsonl"
+    path.write_bytes(b'{"prompt": "a", "chosen": "b", "rejected": "c"}\n\xff\xfe\x00\x01 not text\n')
+    return path
+
+
 def _empty(tmp):
     (tmp / "empty.jsonl").write_text("")
     return tmp / "empty.jsonl"
@@ -107,6 +113,11 @@ HEAVY = [
     ("missing-column", lambda t: _pairs(t, [{"prompt": "a", "good": "b", "rejected": "c"}]),
      ["data.datasets=[{{name: {x}}}]", NO_EVAL], ["no column 'chosen'", "its columns are: prompt, good, rejected"],
      False),
+    ("not-utf8-file", _not_utf8, ["data.datasets=[{{name: {x}}}]", NO_EVAL],
+     ["binary.jsonl: line 2 (byte offset 48) is not UTF-8 text (byte 0xff)", "UTF-8 encoded"], False),
+    ("eval-split-column", lambda t: _pairs(t, [{"prompt": "a", "chosen": "b", "rejected": "c"}]),
+     ["data.eval_datasets=[{{name: {x}, chosen_column: good}}]"],
+     ["no column 'good' (data.eval_datasets[].chosen_column)"], False),
     ("empty-dataset", _empty, ["data.datasets=[{{name: {x}}}]", NO_EVAL], ["empty.jsonl", "is empty"], False),
     ("empty-chosen", lambda t: _pairs(t, [{"prompt": "a", "chosen": "b", "rejected": "c"},
                                            {"prompt": "a", "chosen": " ", "rejected": "c"}]),
@@ -217,3 +228,12 @@ def test_help_lists_groups():
     assert proc.returncode == 0
     for group in ("algorithm: dpo, grpo, gspo", "model:", "data:", "hardware:"):
         assert group in proc.stdout
+
+
+def test_eval_help_describes_evaluation():
+    proc = subprocess.run([sys.executable, "-m", "fai_rl.cli.evaluate", "--help"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("`fai-rl-eval`: evaluate a saved model")
+    assert "evaluation:" in proc.stdout and "reference_model" in proc.stdout
+    assert "fai-rl -m key=v1,v2" not in proc.stdout and "\ntraining:" not in proc.stdout  # not training's help

@@ -24,12 +24,12 @@ def test_conversational_prompt_split_by_messages():
     user = {"role": "user", "content": "q"}
     ds = Dataset.from_list([{"chosen": [user, {"role": "assistant", "content": "good"}],
                              "rejected": [user, {"role": "assistant", "content": "bad"}]}])
-    row = normalise(ds, DatasetSpec(name="x"))[0]
+    row = normalise(ds, DatasetSpec(name="x"), "data.datasets")[0]
     assert row["prompt"] == [user]
     assert row["chosen"] == [{"role": "assistant", "content": "good"}]
 
 
 def test_column_mapping():
     ds = Dataset.from_list([{"q": "p", "good": "a", "bad": "b", "extra": 1}])
-    row = normalise(ds, DatasetSpec(name="x", prompt_column="q", chosen_column="good", rejected_column="bad"))[0]
+    row = normalise(ds, DatasetSpec(name="x", prompt_column="q", chosen_column="good", rejected_column="bad"), "data.datasets")[0]
     assert row == {"prompt": "p", "chosen": "a", "rejected": "b"}

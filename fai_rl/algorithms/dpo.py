@@ -40,7 +40,8 @@ def load_data(run, tokenizer):
     from fai_rl.data.preference import load_preference_data  # heavy (datasets)
 
     train = load_preference_data(run.data.datasets, run.data, tokenizer)
-    evals = load_preference_data(run.data.eval_datasets, run.data, tokenizer) if run.data.eval_datasets else None
+    evals = (load_preference_data(run.data.eval_datasets, run.data, tokenizer, "data.eval_datasets")
+             if run.data.eval_datasets else None)
     return train, evals
 
 

@@ -19,6 +19,7 @@ from .entry import fail
 from .hydra_app import run_hydra
 
 PROG = "fai-rl-eval"
+SECTIONS = ("model", "data", "algorithm", "hardware", "evaluation")  # what evaluating a saved model reads
 
 
 def table(metrics: dict) -> str:
@@ -43,7 +44,7 @@ def task(cfg: DictConfig):
 
 
 def main() -> None:
-    run_hydra(task, PROG)
+    run_hydra(task, PROG, usage=__doc__.strip(), sections=SECTIONS)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,16 @@ from fai_rl.config.search_path import shipped_conf_dir
 from .entry import fail
 
 
-def run_hydra(task: Callable[[DictConfig], object], prog: str) -> None:
+def run_hydra(task: Callable[[DictConfig], object], prog: str, usage: str = None, sections: tuple = None) -> None:
     """Compose the command line with Hydra and call `task(cfg)` (once, or per job of a multirun). A config that
-    Hydra itself refuses, before the task ran, exits with 2 like fai-rl's own config errors."""
+    Hydra itself refuses, before the task ran, exits with 2 like fai-rl's own config errors. `usage` and
+    `sections` make --help describe a console script other than training."""
     argv = sys.argv[1:]
     register_resolvers()
     try:
         tree = conf_tree(argv)
         if HELP_FLAGS & set(argv):
-            help.install(tree)
+            help.install(tree, usage, sections)
         check_overrides(argv, tree)
     except ConfigError as err:
         fail(prog, err)

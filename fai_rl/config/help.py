@@ -20,13 +20,27 @@ def app_config_groups(tree: ConfTree) -> str:
     return "".join(f"{group}: {', '.join(tree.group_options(group))}\n" for group in tree.groups())
 
 
-def help_formatter(tree: ConfTree):
-    """Hydra.get_help, formatting only what the template names, with the groups of `tree`."""
+APP_TEMPLATE = """$USAGE
+
+== Configuration groups ==
+Compose your configuration from those groups (group=option)
+
+$APP_CONFIG_GROUPS
+== Config ==
+The keys it reads (override any: key=value)
+
+$CONFIG"""
+
+
+def help_formatter(tree: ConfTree, usage: str = None, sections: tuple = None):
+    """Hydra.get_help, formatting only what the template names, with the groups of `tree`. A console script other
+    than fai-rl gives its own `usage` text and the config `sections` it reads, instead of training's help."""
 
     def get_help(self, help_cfg, cfg, args_parser, resolve: bool) -> str:
-        template = help_cfg.template
+        template = help_cfg.template if usage is None else APP_TEMPLATE
         named = {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(template)}
-        values = {"CONFIG": OmegaConf.to_yaml(cfg, resolve=resolve)}
+        shown = cfg if sections is None else OmegaConf.masked_copy(cfg, list(sections))
+        values = {"CONFIG": OmegaConf.to_yaml(shown, resolve=resolve), "USAGE": usage}
         if "FLAGS_HELP" in named:
             values["FLAGS_HELP"] = self.format_args_help(args_parser)
         if "APP_CONFIG_GROUPS" in named:
@@ -38,6 +52,6 @@ def help_formatter(tree: ConfTree):
     return get_help
 
 
-def install(tree: ConfTree) -> None:
+def install(tree: ConfTree, usage: str = None, sections: tuple = None) -> None:
     """Make this process's Hydra print fai-rl's --help (called only when a help flag is given)."""
-    Hydra.get_help = help_formatter(tree)
+    Hydra.get_help = help_formatter(tree, usage, sections)

@@ -30,9 +30,23 @@ def _builtin_file(spec: DatasetSpec) -> Path:
     return path
 
 
+def check_utf8(path: Path) -> None:
+    """Fail on the first byte that is not UTF-8, naming its line and byte offset (text formats only)."""
+    offset = 0
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ConfigError(f"dataset file {path}: line {number} (byte offset {offset + err.start}) is not "
+                                  f"UTF-8 text (byte 0x{line[err.start]:02x}); {path.suffix} files must be "
+                                  "UTF-8 encoded: convert it (e.g. iconv -t UTF-8) or give a .parquet file")
+            offset += len(line)
+
+
 def check_jsonl(path: Path) -> None:
     """Fail on the first malformed line with its number (datasets' own error does not say where)."""
-    with open(path) as f:
+    with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
@@ -52,6 +66,8 @@ def _load_file(path: Path):
         head = f.read(65536)
     if not head.strip():
         raise ConfigError(f"dataset file {path} is empty")
+    if fmt in ("json", "csv"):
+        check_utf8(path)
     if path.suffix.lower() == ".jsonl":
         check_jsonl(path)
     try:
@@ -83,11 +99,12 @@ def load_spec(spec: DatasetSpec):
     return ds
 
 
-def require_columns(ds, spec: DatasetSpec, columns: dict) -> None:
-    """columns: {config field: column name}; fail naming the dataset, the column and those it has."""
+def require_columns(ds, spec: DatasetSpec, columns: dict, group: str = "data.datasets") -> None:
+    """columns: {config field: column name}; fail naming the dataset, the column, the field of `group` that named
+    it (data.datasets or data.eval_datasets) and the columns the dataset has."""
     for field_name, column in columns.items():
         if column not in ds.column_names:
             raise ConfigError(
-                f"dataset '{spec.name}' has no column '{column}' (data.datasets[].{field_name}); "
+                f"dataset '{spec.name}' has no column '{column}' ({group}[].{field_name}); "
                 f"its columns are: {', '.join(ds.column_names)}"
             )

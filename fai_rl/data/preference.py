@@ -61,24 +61,24 @@ def _normalise_row(row: dict, spec: DatasetSpec, has_prompt: bool) -> dict:
     return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
 
 
-def _check_not_empty(ds, spec: DatasetSpec) -> None:
+def _check_not_empty(ds, spec: DatasetSpec, group: str) -> None:
     for column in ("chosen", "rejected"):
         empty = [i for i, value in enumerate(ds[column]) if not value or (isinstance(value, str) and not value.strip())]
         if empty:
             raise ConfigError(
                 f"dataset '{spec.name}': {len(empty)} row(s) have an empty '{column}' response "
-                f"(first at row {empty[0]}); remove them or fix data.datasets[].{column}_column"
+                f"(first at row {empty[0]}); remove them or fix {group}[].{column}_column"
             )
 
 
-def normalise(ds, spec: DatasetSpec):
-    """One raw dataset -> columns prompt/chosen/rejected (strings or message lists)."""
-    require_columns(ds, spec, {"chosen_column": spec.chosen_column, "rejected_column": spec.rejected_column})
+def normalise(ds, spec: DatasetSpec, group: str):
+    """One raw dataset of `group` (data.datasets or data.eval_datasets) -> columns prompt/chosen/rejected."""
+    require_columns(ds, spec, {"chosen_column": spec.chosen_column, "rejected_column": spec.rejected_column}, group)
     has_prompt = spec.prompt_column in ds.column_names
     if not has_prompt and spec.prompt_column != DEFAULT_PROMPT_COLUMN:
-        require_columns(ds, spec, {"prompt_column": spec.prompt_column})
+        require_columns(ds, spec, {"prompt_column": spec.prompt_column}, group)
     ds = ds.map(lambda row: _normalise_row(row, spec, has_prompt), remove_columns=ds.column_names)
-    _check_not_empty(ds, spec)
+    _check_not_empty(ds, spec, group)
     return ds
 
 
@@ -103,9 +103,9 @@ def _truncate_prompts(ds, tokenizer, max_prompt_length: int):
     return ds.map(cut)
 
 
-def load_preference_data(specs: list, data: DataConfig, tokenizer):
-    """All specs of one split, normalised and combined into one dataset."""
-    parts = [normalise(load_spec(spec), spec) for spec in specs]
+def load_preference_data(specs: list, data: DataConfig, tokenizer, group: str = "data.datasets"):
+    """All specs of one split (`group`: data.datasets or data.eval_datasets), normalised and combined."""
+    parts = [normalise(load_spec(spec), spec, group) for spec in specs]
     chat = [is_messages(p[0]["chosen"]) for p in parts]
     if any(chat) and not all(chat):
         parts = [_render_messages(p, tokenizer) if c else p for p, c in zip(parts, chat)]

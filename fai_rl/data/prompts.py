@@ -49,12 +49,12 @@ def build_prompt(value, row: dict, data: DataConfig, spec: DatasetSpec):
     return text
 
 
-def normalise(ds, spec: DatasetSpec, data: DataConfig):
+def normalise(ds, spec: DatasetSpec, data: DataConfig, group: str):
     """One raw dataset -> `prompt` (+ `answer` from answer_column) + its other columns."""
     columns = {"prompt_column": spec.prompt_column}
     if spec.answer_column:
         columns["answer_column"] = spec.answer_column
-    require_columns(ds, spec, columns)
+    require_columns(ds, spec, columns, group)
     renamed = {spec.prompt_column, spec.answer_column} - {None}
 
     def convert(row):
@@ -68,7 +68,7 @@ def normalise(ds, spec: DatasetSpec, data: DataConfig):
     empty = [i for i, p in enumerate(ds["prompt"]) if not p or (isinstance(p, str) and not p.strip())]
     if empty:
         raise ConfigError(f"dataset '{spec.name}': {len(empty)} row(s) have an empty prompt (first at row {empty[0]}); "
-                          f"remove them or fix data.datasets[].prompt_column")
+                          f"remove them or fix {group}[].prompt_column")
     return ds
 
 
@@ -116,7 +116,7 @@ def drop_long_prompts(ds, tokenizer, max_prompt_length: int, what: str):
 
 def load_prompt_data(specs: list, data: DataConfig, tokenizer, what: str = "data.datasets"):
     """All specs of one split, normalised, combined, and prompts that fit data.max_prompt_length."""
-    parts = [normalise(load_spec(spec), spec, data) for spec in specs]
+    parts = [normalise(load_spec(spec), spec, data, what) for spec in specs]
     return drop_long_prompts(combine(parts, specs), tokenizer, data.max_prompt_length, what)
 
 

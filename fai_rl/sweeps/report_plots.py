@@ -37,6 +37,7 @@ def _scatter(ax, jobs: list, param: str | None, best) -> None:
         xs = numbers
         if param and min(xs) > 0 and max(xs) / min(xs) >= 20:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter("")  # label the decades only: minor labels (2x10^-5, 3x10^-5, ...) overlap
         else:
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
     else:  # categorical values: one position each, in first-seen order

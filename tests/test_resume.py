@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -35,6 +36,52 @@ def _wait_for_checkpoint(out, proc, min_step: int, timeout=300):
         assert proc.poll() is None, proc.communicate()[1][-3000:]
         time.sleep(0.02)
     raise AssertionError("no checkpoint appeared")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_after_the_step_names_the_checkpoint_and_the_command_resumes(tmp_path):
+    out = tmp_path / "model"
+    proc = _start(out, tmp_path / "run1")
+    _wait_for_checkpoint(out, proc, 40)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("fai-rl:")]
+    assert len(lines) == 1 and lines[0].startswith("fai-rl: error: Ctrl-C: stopped at step "), lines
+    newest = complete_checkpoints(out)[-1]
+    assert f"newest complete checkpoint: {newest}" in lines[0]
+    command = lines[0].split("continue with: ", 1)[1]
+    assert command.startswith("fai-rl ") and command.endswith(f"training.output_dir={out} training.resume=auto")
+    resumed = subprocess.run([sys.executable, "-m", "fai_rl", *shlex.split(command)[1:], "training.progress_bar=false"],
+                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                             text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summaries = [json.loads(p.read_text()) for p in tmp_path.glob("runs/*/*/summary.json")]
+    assert [s["steps"] for s in summaries] == [STEPS] and summaries[0]["resumed_from"] == str(newest)
+
+
+@pytest.mark.slow
+def test_second_ctrl_c_stops_at_once(tmp_path):
+    """A step made slow by its reward: the first Ctrl-C waits for the step to end, the second does not."""
+    (tmp_path / "slow_rewards.py").write_text("import time\n\ndef slow(completions, **kwargs):\n"
+                                              "    time.sleep(0.5)\n    return [0.0] * len(completions)\n")
+    args = [sys.executable, "-m", "fai_rl", "algorithm=grpo", "algorithm.rewards=[slow_rewards.slow]",
+            "data.eval_datasets=[]", "training.max_steps=100", "training.logging_steps=1",
+            "training.progress_bar=false", f"hydra.run.dir={tmp_path}/run", f"training.output_dir={tmp_path}/model"]
+    proc = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, "PYTHONPATH": f"{REPO}:{tmp_path}"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (tmp_path / "run" / "metrics.jsonl").exists():  # training has started
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.1)  # the first Ctrl-C is handled (the step goes on) before the second arrives
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("fai-rl:")]
+    assert lines == ["fai-rl: interrupted (Ctrl-C): stopped at once; nothing more was saved"], lines
 
 
 @pytest.mark.slow

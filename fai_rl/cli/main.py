@@ -3,6 +3,7 @@ objective to the sweeper."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -57,8 +58,13 @@ def discard_unused_run_dir() -> None:
 
 
 def main() -> None:
-    """Console script; a sweep whose jobs did not all complete exits 1 (sweeps.callback)."""
-    run_hydra(task, PROG)
+    """Console script; a sweep whose jobs did not all complete exits 1 (sweeps.callback). Ctrl-C during training
+    stops after the step (training.guards); before it, or a second Ctrl-C, stops at once: exit 130."""
+    try:
+        run_hydra(task, PROG)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted (Ctrl-C): stopped at once; nothing more was saved", file=sys.stderr, flush=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """README.md model card for every saved model folder: what it is, how it was trained, how to reproduce it."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import yaml
@@ -11,12 +12,26 @@ HYPERPARAMETERS = ("learning_rate", "per_device_train_batch_size", "gradient_acc
                    "num_train_epochs", "warmup_steps", "seed")
 
 
-def reproduce_command(run_dir: Path) -> str:
+def command_overrides(run_dir: Path):
+    """The command-line overrides the run was started with (None when not started from the CLI)."""
     overrides_file = Path(run_dir) / ".hydra" / "overrides.yaml"
-    if not overrides_file.exists():
-        return "fai-rl  # overrides unknown (run not started from the CLI)"
-    overrides = yaml.safe_load(overrides_file.read_text()) or []
-    return " ".join(["fai-rl", *(f"'{o}'" if " " in o else o for o in overrides)])
+    return yaml.safe_load(overrides_file.read_text()) or [] if overrides_file.exists() else None
+
+
+def command(overrides: list) -> str:
+    return " ".join(["fai-rl", *(shlex.quote(o) for o in overrides)])
+
+
+def reproduce_command(run_dir: Path) -> str:
+    overrides = command_overrides(run_dir)
+    return "fai-rl  # overrides unknown (run not started from the CLI)" if overrides is None else command(overrides)
+
+
+def resume_command(run) -> str:
+    """The command that continues `run` from its newest complete checkpoint (its output dir named explicitly)."""
+    kept = [o for o in command_overrides(Path(run.run_dir or ".")) or []
+            if not o.lstrip("+~").startswith(("training.output_dir=", "training.resume=", "hydra.run.dir="))]
+    return command([*kept, f"training.output_dir={run.training.output_dir}", "training.resume=auto"])
 
 
 def render(run, summary: dict) -> str:

@@ -21,14 +21,14 @@ from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, r
 from fai_rl.tracking import wandb_run
 from fai_rl.tracking.eval_before import EvalBefore
 from fai_rl.tracking.metrics_log import MetricsLog
-from fai_rl.tracking.model_card import write_model_card
+from fai_rl.tracking.model_card import resume_command, write_model_card
 from fai_rl.tracking.plot_process import CurvesPlotter
 from fai_rl.tracking.run_log import attach_log_file
 from fai_rl.tracking.summary import describe, pick_objective, write_summary
 
 from .arguments import check_processes, common_args, held_parameters, sharded_loading
-from .checkpoints import checkpoint_step, resolve_resume, set_aside_incomplete
-from .guards import Preempted, PreemptionGuard, guard_finite_loss
+from .checkpoints import checkpoint_step, complete_checkpoints, resolve_resume, set_aside_incomplete
+from .guards import StopSignals, guard_finite_loss
 from .resume import MarkCheckpointComplete, finish_from_checkpoint
 
 log = logging.getLogger("fai_rl")
@@ -90,13 +90,14 @@ def _train(run: RunConfig, plotter) -> dict:
     log.info("%s: %d training rows, %s eval rows; %s", run.algorithm.name, len(train_ds),
              len(eval_ds) if eval_ds else 0, batch_line(run))
     tracker = wandb_run.start(run) if main else None
+    stop_signals = None
     try:
         trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run),
                                        peft_config=peft_config)
         log.info(check_processes(run, trainer.accelerator))
         metrics_log = MetricsLog(run_dir / "metrics.jsonl")
-        preemption = PreemptionGuard()
-        for callback in (metrics_log, MarkCheckpointComplete(), preemption):
+        stop_signals = StopSignals(save_resumable=not run.training.save_only_model)  # Ctrl-C stops cleanly
+        for callback in (metrics_log, MarkCheckpointComplete(), stop_signals):
             trainer.add_callback(callback)
         guard_finite_loss(trainer)
         if resuming and main:
@@ -114,15 +115,18 @@ def _train(run: RunConfig, plotter) -> dict:
         else:
             result = trainer.train(resume_from_checkpoint=resume_from)
         train_runtime = time.time() - train_started - eval_before.seconds
-        preemption.restore()
-        if preemption.requested:
-            raise Preempted(f"SIGTERM: stopped at step {trainer.state.global_step} after saving a checkpoint in "
-                            f"{run.training.output_dir}; start again with training.resume=auto to continue")
+        stop_signals.restore()  # evaluating and saving the finished run: Ctrl-C stops at once
+        if stop_signals.received is not None:
+            done = complete_checkpoints(run.training.output_dir) if not run.training.save_only_model else []
+            raise stop_signals.stopped(trainer.state.global_step, run.training.output_dir,
+                                       done[-1] if done else None, resume_command(run))
         eval_after = module.evaluate(trainer) if eval_ds is not None else {}
         if main:  # the metrics are complete: the plot is drawn while the model is saved
             plotter.start(run_dir, f"{run.algorithm.name}: {run.training.run_name}")
         trainer.save_model(run.training.output_dir)
     finally:
+        if stop_signals is not None:
+            stop_signals.restore()
         wandb_run.finish(tracker)
     final = metrics_log.last_train_metrics()
     objective_metric = run.training.objective_metric or module.OBJECTIVE

@@ -237,3 +237,35 @@ def test_eval_help_describes_evaluation():
     assert proc.stdout.startswith("`fai-rl-eval`: evaluate a saved model")
     assert "evaluation:" in proc.stdout and "reference_model" in proc.stdout
     assert "fai-rl -m key=v1,v2" not in proc.stdout and "\ntraining:" not in proc.stdout  # not training's help
+
+
+HUB_CASES = [
+    ("model", ["model.base_model_name=some-org/some-model"], "model.base_model_name 'some-org/some-model': the tokenizer"),
+    ("dataset", ["data.datasets=[{name: some-org/some-data}]", NO_EVAL], "data.datasets[].name 'some-org/some-data'"),
+]
+
+
+@pytest.mark.parametrize("what,args,named", HUB_CASES, ids=[c[0] for c in HUB_CASES])
+@pytest.mark.parametrize("hub", ["unreachable", "offline"])
+def test_no_hub_gives_one_line_at_once(what, args, named, hub, tmp_path):
+    """No hub: one line naming the model or dataset and what to do, without a minute of retries (the hub is made
+    unreachable here by pointing HF_ENDPOINT at a closed port on this machine)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env.update(PYTHONPATH=str(REPO), HF_HOME=str(tmp_path / "hf"))
+    if hub == "offline":
+        env["HF_HUB_OFFLINE"] = "1"
+    else:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            env["HF_ENDPOINT"] = f"http://127.0.0.1:{probe.getsockname()[1]}"  # nothing listens there any more
+    proc = subprocess.run([sys.executable, "-m", "fai_rl", *args, f"hydra.run.dir={tmp_path}/run",
+                           f"training.output_dir={tmp_path}/model"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("fai-rl: error:")]
+    assert len(errors) == 1 and named in errors[0], proc.stderr[-3000:]
+    assert "is not in the local Hugging Face cache" in errors[0] and "HF_HUB_OFFLINE=1" in errors[0]
+    assert ("cannot be reached" in errors[0]) == (hub == "unreachable")
+    assert "Traceback" not in proc.stderr

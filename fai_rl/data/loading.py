@@ -6,6 +6,7 @@ from pathlib import Path
 
 import datasets
 
+from fai_rl.config import hub
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.paths import BUILTIN_PREFIX
 from fai_rl.config.schema import DatasetSpec
@@ -77,11 +78,18 @@ def _load_file(path: Path):
 
 
 def _load_hub(spec: DatasetSpec):
+    local_only = hub.local_only()
+    previous = datasets.config.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = previous or local_only  # no retries against a hub that cannot answer
     try:
         return datasets.load_dataset(spec.name, spec.subset, split=spec.split)
     except Exception as err:
+        if local_only:
+            raise ConfigError(hub.not_available("the dataset", "data.datasets[].name", spec.name))
         where = spec.name + (f" (subset {spec.subset})" if spec.subset else "") + f", split {spec.split}"
         raise ConfigError(f"could not load dataset {where}: {type(err).__name__}: {err}".splitlines()[0])
+    finally:
+        datasets.config.HF_HUB_OFFLINE = previous
 
 
 def load_spec(spec: DatasetSpec):

@@ -7,6 +7,7 @@ import torch
 import yaml
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
+from fai_rl.config import hub
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.paths import BUILTIN_PREFIX, check_model_name
 from fai_rl.config.schema import HardwareConfig, ModelConfig
@@ -39,12 +40,25 @@ def model_kwargs(mcfg: ModelConfig, hardware: HardwareConfig) -> dict:
     return kwargs
 
 
+def hub_kwargs(path: str) -> dict:
+    """from_pretrained arguments for `path`: a hub name is read from the local cache only when the hub cannot
+    answer (no minute of retries)."""
+    return {"local_files_only": True} if not Path(path).exists() and hub.local_only() else {}
+
+
+def load_error(mcfg: ModelConfig, path: str, what: str, err: OSError) -> ConfigError:
+    if hub_kwargs(path):
+        return ConfigError(hub.not_available(what, "model.base_model_name", mcfg.base_model_name))
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return ConfigError(f"could not load {what} of model.base_model_name '{mcfg.base_model_name}': {first}")
+
+
 def load_tokenizer(mcfg: ModelConfig, path: str | None = None):
     path = path or resolve_model_path(mcfg.base_model_name)
     try:
-        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=mcfg.trust_remote_code)
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=mcfg.trust_remote_code, **hub_kwargs(path))
     except OSError as err:
-        raise ConfigError(f"could not load the tokenizer of model.base_model_name '{mcfg.base_model_name}': {err}")
+        raise load_error(mcfg, path, "the tokenizer", err)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -55,9 +69,9 @@ def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = N
     path = path or resolve_model_path(mcfg.base_model_name)
     weights = adapter_base_model(path) if is_adapter_folder(path) else path
     try:
-        model = AutoModelForCausalLM.from_pretrained(weights, **model_kwargs(mcfg, hardware))
+        model = AutoModelForCausalLM.from_pretrained(weights, **model_kwargs(mcfg, hardware), **hub_kwargs(weights))
     except OSError as err:
-        raise ConfigError(f"could not load model.base_model_name '{mcfg.base_model_name}': {err}")
+        raise load_error(mcfg, weights, "the model", err)
     return load_adapter(model, path) if is_adapter_folder(path) else model
 
 RUN_CONFIG_FILE = "fai_rl_config.yaml"  # the resolved run config, saved beside every trained model

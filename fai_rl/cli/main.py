@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from fai_rl.config.errors import ConfigError, RunStopped
 from fai_rl.config.resolved import write_resolved_config
@@ -33,11 +33,26 @@ def task(cfg: DictConfig):
         return sweep_job.run_job(cfg, run_task)
     try:
         summary = run_task(cfg)
-    except RunStopped as err:
+    except BaseException as err:
+        remove_if_empty(OmegaConf.select(cfg, "training.output_dir", default=None, throw_on_resolution_failure=False))
         if isinstance(err, ConfigError):
             discard_unused_run_dir()
-        fail(PROG, err)
+        if isinstance(err, RunStopped):
+            fail(PROG, err)
+        raise
     return summary.get("objective")
+
+
+def remove_if_empty(folder) -> None:
+    """A run that stopped before writing into its output dir leaves no empty folder behind (nor an empty
+    models/<run_name>/ above it): the next run into that path need not wonder whether it holds a model."""
+    if not folder:
+        return
+    for path in (Path(folder), Path(folder).parent):
+        try:
+            path.rmdir()  # only succeeds on an empty folder
+        except OSError:
+            return
 
 
 def discard_unused_run_dir() -> None:

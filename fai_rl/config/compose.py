@@ -5,7 +5,9 @@ The resolvers are registered when this module is imported, so any process that c
 """
 from __future__ import annotations
 
+import itertools
 import os
+from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
@@ -20,20 +22,37 @@ from .search_path import SEARCHPATH_KEY, ConfTree, shipped_conf_dir
 CONFIG_NAME = "train"
 
 
+def claim_dir(path: str) -> str:
+    """A new folder at `path`, or `path-2`, `path-3`, ... when taken, created atomically: runs started in the same
+    second never share a run dir or a model dir."""
+    base = Path(path)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        candidate = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            candidate.mkdir()
+            return str(candidate)
+        except FileExistsError:
+            continue
+
+
 def model_dir(single_run_default: str) -> str:
-    """Single run: the given default; multirun job: <job dir>/model, so jobs never share an output dir."""
+    """Single run: a claimed folder at the given default; multirun job: <job dir>/model (jobs never share one)."""
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
         return os.path.join(HydraConfig.get().runtime.output_dir, "model")
-    return single_run_default
+    return claim_dir(single_run_default)
 
 
-RESOLVERS = {"fai_rl.model_dir": model_dir, "fai_rl.sqlite": sqlite_url, "fai_rl.study_seed": study_seed}
+# name -> (resolver, cached): a cached resolver runs once per config (OmegaConf keeps its value), so a folder is
+# claimed once however often the key is read
+RESOLVERS = {"fai_rl.claim": (claim_dir, True), "fai_rl.model_dir": (model_dir, True),
+             "fai_rl.sqlite": (sqlite_url, False), "fai_rl.study_seed": (study_seed, False)}
 
 
 def register_resolvers() -> None:
-    for name, resolver in RESOLVERS.items():
+    for name, (resolver, cached) in RESOLVERS.items():
         if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, resolver)
+            OmegaConf.register_new_resolver(name, resolver, use_cache=cached)
 
 
 register_resolvers()

@@ -39,8 +39,9 @@ def source_dir(entry: str, where: str) -> Path:
 
 @dataclass(frozen=True)
 class ConfTree:
-    """The config dirs one command line composes from, in Hydra's order: --config-dir first (Hydra prepends it),
-    then the shipped conf/, then hydra.searchpath entries."""
+    """The config dirs one command line composes from: the shipped conf/, the --config-dir, the hydra.searchpath
+    entries. An option is named once in listings; where two dirs hold the same option Hydra takes the shipped one,
+    so a user's options take new names."""
 
     dirs: tuple
     user_sources: tuple = ()  # the user's entries as Hydra search-path URIs (file://..., pkg://...)
@@ -56,14 +57,6 @@ class ConfTree:
             if folder.is_dir():
                 options.update(str(p.relative_to(folder).with_suffix("")) for p in folder.rglob("*.yaml"))
         return sorted(options)
-
-    def option_file(self, group: str, option: str):
-        """The YAML Hydra would load for group=option (the first dir that has it), or None."""
-        for d in self.dirs:
-            path = d / group / f"{option}.yaml"
-            if path.is_file():
-                return path
-        return None
 
 
 def _flag_values(argv: list, flags: tuple) -> list:
@@ -88,11 +81,10 @@ def searchpath_entries(overrides: list) -> list:
 
 def from_argv(argv: list, overrides: list) -> ConfTree:
     """The tree for a command line (`overrides`: its key=value arguments)."""
-    sources, dirs = [], []
+    sources, dirs = [], [shipped_conf_dir()]
     for entry in _flag_values(argv, CONFIG_DIR_FLAGS):
         dirs.append(source_dir(entry, "--config-dir"))
         sources.append(f"file://{dirs[-1]}")
-    dirs.append(shipped_conf_dir())
     for entry in searchpath_entries(overrides):
         dirs.append(source_dir(entry, SEARCHPATH_KEY))
         sources.append(entry if entry.startswith("pkg://") else f"file://{dirs[-1]}")

@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from fai_rl.config import help
-from fai_rl.config.compose import CONFIG_NAME, register_resolvers
+from fai_rl.config.compose import CONFIG_NAME, register_with_hydra
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.overrides import HELP_FLAGS, check_overrides, conf_tree
 from fai_rl.config.search_path import shipped_conf_dir
@@ -21,7 +21,7 @@ def run_hydra(task: Callable[[DictConfig], object], prog: str) -> None:
     """Compose the command line with Hydra and call `task(cfg)` (once, or per job of a multirun). A config that
     Hydra itself refuses, before the task ran, exits with 2 like fai-rl's own config errors."""
     argv = sys.argv[1:]
-    register_resolvers()
+    register_with_hydra()
     try:
         tree = conf_tree(argv)
         if HELP_FLAGS & set(argv):

@@ -8,7 +8,7 @@ SWEEP  ?=
 DIR    ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train train-bg sweep report test test-fast faults bench clean
+.PHONY: help install train train-bg sweep report test test-fast docs faults bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test: $(STAMP) ## run the whole test suite (slow multi-process tests included)
 
 test-fast: $(STAMP) ## run the tests not marked slow
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+docs: $(STAMP) ## regenerate docs/config.md from the schema
+	$(BIN)/python -m fai_rl.config.reference
 
 KILLS ?= 5
 faults: $(STAMP) ## kill a run KILLS times (SIGKILL) at random moments, resume each time, check nothing was lost

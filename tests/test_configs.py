@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import REPO, make_run
+from conftest import REPO, compose, make_run
+from omegaconf import OmegaConf
 
+from fai_rl.config.compose import schema_defaults
 from fai_rl.config.search_path import shipped
 
 group_options = shipped().group_options
@@ -52,3 +54,25 @@ def test_seed_fields_present(tmp_path):
 def test_string_scientific_numbers_are_numbers(tmp_path):
     run = make_run(["training.learning_rate='3e-4'"], tmp_path)
     assert run.training.learning_rate == pytest.approx(3e-4)
+
+
+def test_train_yaml_holds_only_what_the_default_job_changes():
+    """Every key starts at the schema's default (the schema_defaults node); train.yaml sets only other values."""
+    train = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "train.yaml"), resolve=False)
+    assert train["defaults"][0].startswith("schema_defaults")
+    defaults = schema_defaults()
+    for section, values in train.items():
+        if section in ("defaults", "hydra"):
+            continue
+        for key, value in (values.items() if isinstance(values, dict) else [(None, values)]):
+            default = defaults[section][key] if key else defaults[section]
+            assert value != default, f"conf/train.yaml sets {section}.{key} to the schema's default {default!r}"
+
+
+def test_every_schema_key_is_composed_and_overridable_without_plus(tmp_path):
+    cfg = compose([], tmp_path)
+    for section, values in schema_defaults().items():
+        if isinstance(values, dict):
+            assert set(values) <= set(cfg[section]), f"{section}: keys missing from the composed config"
+    run = make_run(["data.system_prompt=Be brief.", "evaluation.output=/tmp/eval.json"], tmp_path)
+    assert run.data.system_prompt == "Be brief." and run.evaluation.output == "/tmp/eval.json"

@@ -5,11 +5,11 @@ conf/algorithm/gspo.yaml (importance_sampling_level: sequence, ...), trained by 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, List, Literal, Optional
 
 from fai_rl.config.errors import ConfigError
-from fai_rl.config.schema import AlgorithmConfig
+from fai_rl.config.schema import AlgorithmConfig, redefault, setting
 from fai_rl.data.templates import template_fields
 from fai_rl.rewards import resolve
 from fai_rl.rewards.builtin import answer_accuracy
@@ -22,23 +22,33 @@ LossType = Literal["grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", 
 
 @dataclass
 class Settings(AlgorithmConfig):
-    name: str = "grpo"
-    trainer: str = "grpo"
-    num_generations: int = 8  # completions sampled per prompt (the group)
-    group_size: Optional[int] = None  # the seed's name for num_generations; when set, it is the group size
-    steps_per_generation: Optional[int] = None  # optimizer steps per generation batch (None: accumulation steps)
-    num_iterations: int = 1  # updates per generation batch (mu in the paper)
-    max_completion_length: int = 256  # tokens generated per completion
-    temperature: float = 1.0
-    top_p: float = 1.0
-    beta: float = 0.0  # KL coefficient; 0 loads no reference model
-    epsilon: float = 0.2  # clip range below 1 (and above, unless epsilon_high)
-    epsilon_high: Optional[float] = None  # clip range above 1 (DAPO's clip-higher: 0.28)
-    loss_type: LossType = "dapo"  # TRL's names: grpo, dapo, dr_grpo, bnpo, cispo, sapo, luspo, vespo
-    importance_sampling_level: Literal["token", "sequence"] = "token"  # sequence = GSPO
-    scale_rewards: Literal["group", "batch", "none"] = "group"  # divide advantages by the group/batch std, or not
-    mask_truncated_completions: bool = False  # completions cut at max_completion_length do not count in the loss
-    rewards: List[Any] = field(default_factory=lambda: ["accuracy"])  # names, paths or {_target_, weight, ...}
+    name: str = redefault(AlgorithmConfig, "name", "grpo")
+    trainer: str = redefault(AlgorithmConfig, "trainer", "grpo")
+    num_generations: int = setting(8, "Completions sampled per prompt: the group (>= 2; G in arXiv:2402.03300).")
+    group_size: Optional[int] = setting(None, "The seed's name for num_generations; when set, it is the group "
+                                              "size; null: num_generations decides.")
+    steps_per_generation: Optional[int] = setting(None, "Optimizer steps per generation batch (> 0); null: "
+                                                        "training.gradient_accumulation_steps.")
+    num_iterations: int = setting(1, "Updates per generation batch (> 0; mu in arXiv:2402.03300).")
+    max_completion_length: int = setting(256, "Tokens generated per completion (> 0); data.max_prompt_length + "
+                                              "this must fit in data.max_length.")
+    temperature: float = setting(1.0, "Sampling temperature (> 0).")
+    top_p: float = setting(1.0, "Nucleus sampling probability mass, in (0, 1].")
+    beta: float = setting(0.0, "KL coefficient (>= 0); 0 loads no reference model.")
+    epsilon: float = setting(0.2, "Clip range below 1 (and above it unless epsilon_high is set; > 0).")
+    epsilon_high: Optional[float] = setting(None, "Clip range above 1 (> 0; DAPO's clip-higher uses 0.28); null: "
+                                                  "epsilon.")
+    loss_type: LossType = setting("dapo", "TRL's loss names: grpo, dapo, dr_grpo, bnpo, cispo, sapo, luspo "
+                                          "(needs importance_sampling_level=sequence), vespo.")
+    importance_sampling_level: Literal["token", "sequence"] = setting(
+        "token", "token: one importance ratio per token (GRPO); sequence: one per completion (GSPO, "
+                 "arXiv:2507.18071).")
+    scale_rewards: Literal["group", "batch", "none"] = setting("group", "Divide advantages by the std of the group, "
+                                                                        "of the batch, or not at all (none).")
+    mask_truncated_completions: bool = setting(False, "Completions cut at max_completion_length do not count in "
+                                                      "the loss.")
+    rewards: List[Any] = setting(["accuracy"], "Rewards summed into one: built-in names, dotted paths of "
+                                               "callables, or {_target_: ..., weight: ..., <kwarg>: ...}.")
 
     def __post_init__(self):
         if self.group_size is not None:  # the seed's name wins: it is what a seed recipe sets

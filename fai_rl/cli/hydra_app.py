@@ -9,7 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from fai_rl.config import help
-from fai_rl.config.compose import CONFIG_NAME, register_resolvers
+from fai_rl.config.compose import CONFIG_NAME, register_with_hydra
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.overrides import HELP_FLAGS, check_overrides, conf_tree
 from fai_rl.config.search_path import shipped_conf_dir
@@ -22,7 +22,7 @@ def run_hydra(task: Callable[[DictConfig], object], prog: str, usage: str = None
     Hydra itself refuses, before the task ran, exits with 2 like fai-rl's own config errors. `usage` and
     `sections` make --help describe a console script other than training."""
     argv = sys.argv[1:]
-    register_resolvers()
+    register_with_hydra()
     try:
         tree = conf_tree(argv)
         if HELP_FLAGS & set(argv):

@@ -1,25 +1,30 @@
-"""Compose the conf/ tree outside @hydra.main (Hydra's compose API), with the resolvers its YAML uses.
+"""Compose the conf/ tree outside @hydra.main (Hydra's compose API), with what its YAML uses: the resolvers and
+the schema's defaults (the config node `schema_defaults`, first in train.yaml's defaults list).
 
-The resolvers are registered when this module is imported, so any process that composes or loads a config
-(the CLI, Hydra's submitit jobs, tests) has them.
+Both are registered when this module is imported, so any process that composes or loads a config (the CLI,
+Hydra's submitit jobs, tests) has them.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
+from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from fai_rl.sweeps.study import sqlite_url, study_seed
 
+from .schema import RunConfig
 from .search_path import SEARCHPATH_KEY, ConfTree, shipped_conf_dir
 
 CONFIG_NAME = "train"
+DEFAULTS_NODE = "schema_defaults"
 
 
 def claim_dir(path: str) -> str:
@@ -49,13 +54,23 @@ RESOLVERS = {"fai_rl.claim": (claim_dir, True), "fai_rl.model_dir": (model_dir, 
              "fai_rl.sqlite": (sqlite_url, False), "fai_rl.study_seed": (study_seed, False)}
 
 
-def register_resolvers() -> None:
+def schema_defaults() -> dict:
+    """Every key of the schema with its default, as a plain dict (not a structured config: fai-rl's own validation
+    gives the error messages). `algorithm` is left out: its config group supplies it."""
+    defaults = dataclasses.asdict(RunConfig())
+    del defaults["algorithm"]
+    return defaults
+
+
+def register_with_hydra() -> None:
+    """The resolvers and the schema-defaults node, registered with OmegaConf/Hydra (once per process is enough)."""
     for name, (resolver, cached) in RESOLVERS.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, resolver, use_cache=cached)
+    ConfigStore.instance().store(name=DEFAULTS_NODE, node=schema_defaults())
 
 
-register_resolvers()
+register_with_hydra()
 
 
 def compose(overrides, return_hydra_config: bool = False, tree: ConfTree = None) -> DictConfig:

@@ -1,150 +1,202 @@
 """Typed schema of a run: one dataclass per config section (names follow the seed recipe format).
 
+Every field carries its default and its help text (`metadata["help"]`, TRL's style); conf/train.yaml holds only
+what the default job changes, and docs/config.md is generated from here (`make docs`).
 This module must stay free of torch/transformers/trl imports: it is read on every CLI start.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import List, Literal, Optional, Union
 
 MISSING = "???"
 
 
+def setting(default, help_text: str):
+    """A field with its default and help text; a list default is copied for every instance."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help_text})
+    return field(default=default, metadata={"help": help_text})
+
+
+def section(cls, help_text: str):
+    """A field holding a nested section (a dataclass built with its own defaults), with help text."""
+    return field(default_factory=cls, metadata={"help": help_text})
+
+
+def redefault(base, name: str, default):
+    """Field `name` of dataclass `base` with another default (a subclass's), keeping its help text."""
+    (inherited,) = [f for f in dataclasses.fields(base) if f.name == name]
+    return setting(default, inherited.metadata["help"])
+
+
 @dataclass
 class LoraConfig:
-    enabled: bool = False
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: List[str] = field(default_factory=lambda: ["all-linear"])  # or names, e.g. [q_proj, v_proj]
-    merge_on_save: bool = False  # also write a merged full model to <output_dir>/merged
+    enabled: bool = setting(False, "Train LoRA adapters instead of the full model (QLoRA with load_in_4bit/8bit).")
+    r: int = setting(16, "Adapter rank (> 0).")
+    alpha: int = setting(32, "LoRA scaling numerator: updates are scaled by alpha / r (> 0).")
+    dropout: float = setting(0.05, "Dropout on the adapter inputs, in [0, 1).")
+    target_modules: List[str] = setting(["all-linear"], "Modules that get adapters: [all-linear] or module "
+                                                        "names, e.g. [q_proj, v_proj].")
+    merge_on_save: bool = setting(False, "Also write <output_dir>/merged, a full model that loads without peft "
+                                         "(not under ZeRO-3).")
 
 
 @dataclass
 class ModelConfig:
-    base_model_name: str = "builtin:tiny"  # hub name, local folder, or builtin:tiny
-    torch_dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
-    low_cpu_mem_usage: bool = True
-    load_in_8bit: bool = False
-    load_in_4bit: bool = False
-    use_flash_attention: bool = False  # flash_attention_2 instead of SDPA
-    trust_remote_code: bool = False
-    lora: LoraConfig = field(default_factory=LoraConfig)
+    base_model_name: str = setting("builtin:tiny", "Model to train: a hub name, a local model folder, or "
+                                                   "builtin:tiny (a ~115k-parameter random Llama built locally).")
+    torch_dtype: Literal["float32", "bfloat16", "float16", "auto"] = setting(
+        "float32", "Dtype the weights load in; auto: the checkpoint's own.")
+    low_cpu_mem_usage: bool = setting(True, "Accepted for seed recipes; transformers 5 always loads this way.")
+    load_in_8bit: bool = setting(False, "Load 8-bit quantised weights (bitsandbytes, CUDA only; needs "
+                                        "lora.enabled; not with load_in_4bit).")
+    load_in_4bit: bool = setting(False, "Load 4-bit quantised weights (QLoRA: bitsandbytes, CUDA only; needs "
+                                        "lora.enabled; not with load_in_8bit).")
+    use_flash_attention: bool = setting(False, "Use flash_attention_2 instead of SDPA (CUDA, flash-attn installed).")
+    trust_remote_code: bool = setting(False, "Allow a hub model's own Python code to run.")
+    lora: LoraConfig = section(LoraConfig, "LoRA / QLoRA adapters.")
 
 
 @dataclass
 class DatasetSpec:
-    name: str = MISSING  # hub name, local .json/.jsonl/.csv/.parquet file, or builtin:<name>
-    subset: Optional[str] = None
-    split: str = "train"
-    prompt_column: str = "prompt"
-    chosen_column: str = "chosen"
-    rejected_column: str = "rejected"
-    answer_column: Optional[str] = None  # prompt data: reference answer column, passed to rewards as `answer`
-    max_samples: Optional[int] = None  # keep only the first N rows of this dataset
+    """One dataset of data.datasets or data.eval_datasets."""
+
+    name: str = setting(MISSING, "Required: a hub dataset, a local .json/.jsonl/.csv/.parquet file, or "
+                                 "builtin:<name> (fai_rl/data/bundled/).")
+    subset: Optional[str] = setting(None, "Hub dataset configuration (load_dataset's name); null: none.")
+    split: str = setting("train", "Split to read, e.g. train or test.")
+    prompt_column: str = setting("prompt", "Column holding the prompt (text or chat messages).")
+    chosen_column: str = setting("chosen", "Preference data: column holding the preferred response.")
+    rejected_column: str = setting("rejected", "Preference data: column holding the rejected response.")
+    answer_column: Optional[str] = setting(None, "Prompt data: reference-answer column, passed to the rewards as "
+                                                 "`answer`; null: none.")
+    max_samples: Optional[int] = setting(None, "Keep only the first N rows of this dataset (> 0); null: all rows.")
 
 
 @dataclass
 class DataConfig:
-    datasets: List[DatasetSpec] = field(default_factory=list)
-    eval_datasets: List[DatasetSpec] = field(default_factory=list)
-    max_length: int = 2048
-    max_prompt_length: int = 1024
-    remove_unused_columns: bool = False
-    system_prompt: Optional[str] = None  # prompt data: prepended as a system message (prompts become chat)
-    prompt_template: Optional[str] = None  # prompt data: e.g. "{prompt}\nAnswer after ####."; {column} fields
+    datasets: List[DatasetSpec] = setting([], "Training datasets (at least one), combined into one.")
+    eval_datasets: List[DatasetSpec] = setting([], "Held-out datasets evaluated before and after training (and "
+                                                   "every training.eval_steps); []: none.")
+    max_length: int = setting(2048, "Longest prompt + response in tokens (> 0).")
+    max_prompt_length: int = setting(1024, "Prompt budget in tokens, < max_length: preference prompts keep their "
+                                           "last N tokens, longer prompt-data prompts are left out.")
+    remove_unused_columns: bool = setting(False, "Passed to the trainer; GRPO needs false when a reward reads a "
+                                                 "dataset column.")
+    system_prompt: Optional[str] = setting(None, "Prompt data: a system message put first (plain prompts become "
+                                                 "chat); null: none.")
+    prompt_template: Optional[str] = setting(None, "Prompt data: a template with {column} fields, e.g. "
+                                                   "\"{prompt}\\nAnswer after ####.\"; null: the prompt as is.")
 
 
 @dataclass
 class TrainingConfig:
-    output_dir: str = "models/output"
-    run_name: str = "fai-rl"
-    overwrite_output_dir: bool = False
-    resume: Union[bool, str] = False  # auto: newest complete checkpoint in output_dir; or a checkpoint path
-    per_device_train_batch_size: int = 1
-    per_device_eval_batch_size: int = 8
-    gradient_accumulation_steps: int = 1
-    learning_rate: float = 1.0e-6
-    num_train_epochs: float = 3.0
-    max_steps: int = -1  # > 0 overrides num_train_epochs
-    warmup_steps: int = 0
-    lr_scheduler_type: str = "linear"
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    optim: str = "adamw_torch_fused"
-    seed: int = 42
-    logging_steps: int = 5
-    save_steps: int = 100
-    save_total_limit: Optional[int] = None
-    eval_steps: Optional[int] = None  # evaluate every N steps (None: only before and after training)
-    bf16: Optional[bool] = None  # None: follow hardware.mixed_precision
-    fp16: Optional[bool] = None
-    gradient_checkpointing: bool = False
-    dataloader_num_workers: int = 0
-    dataloader_pin_memory: bool = False
-    dataloader_drop_last: bool = True
-    save_only_model: bool = True
-    prediction_loss_only: bool = True
-    objective_metric: Optional[str] = None  # metric a sweep optimises (summary key); None: the algorithm's OBJECTIVE
-    progress_bar: bool = True  # false: no tqdm bars (quiet logs for CI and batch jobs)
+    output_dir: str = setting("models/output", "Folder for checkpoints and the final model (must be new unless "
+                                                "overwrite_output_dir or resume).")
+    run_name: str = setting("fai-rl", "Name of the run (logs, W&B, default folder names).")
+    overwrite_output_dir: bool = setting(False, "Allow training into an output_dir that already holds a model.")
+    resume: Union[bool, str] = setting(False, "Continue a run: false; auto (the newest complete checkpoint "
+                                              "in output_dir); or a checkpoint path. Needs save_only_model=false.")
+    per_device_train_batch_size: int = setting(1, "Training examples per process and step (GRPO: completions).")
+    per_device_eval_batch_size: int = setting(8, "Eval examples per process (GRPO: completions).")
+    gradient_accumulation_steps: int = setting(1, "Batches accumulated per optimizer step (> 0).")
+    learning_rate: float = setting(1.0e-6, "Peak learning rate (> 0; typical 1e-7..1e-5 for LLMs).")
+    num_train_epochs: float = setting(3.0, "Passes over the training data; used when max_steps is -1.")
+    max_steps: int = setting(-1, "Optimizer steps to train (> 0); -1: num_train_epochs decides.")
+    warmup_steps: int = setting(0, "Steps of linear warm-up from 0 to learning_rate (>= 0).")
+    lr_scheduler_type: str = setting("linear", "Transformers' scheduler name: linear, cosine, constant, ...")
+    weight_decay: float = setting(0.0, "AdamW weight decay.")
+    max_grad_norm: float = setting(1.0, "Gradient clipping norm.")
+    optim: str = setting("adamw_torch_fused", "Transformers' optimizer name (TRL's default); offload needs an "
+                                              "AdamW one.")
+    seed: int = setting(42, "Seed of the model init, the sampling and the data order.")
+    logging_steps: int = setting(5, "Log metrics every N optimizer steps (> 0).")
+    save_steps: int = setting(100, "Write a checkpoint every N optimizer steps (> 0).")
+    save_total_limit: Optional[int] = setting(None, "Checkpoints kept (the oldest are deleted); null: all.")
+    eval_steps: Optional[int] = setting(None, "Evaluate every N steps (> 0); null: only before and after training.")
+    bf16: Optional[bool] = setting(None, "bf16 mixed precision; null: follow hardware.mixed_precision.")
+    fp16: Optional[bool] = setting(None, "fp16 mixed precision (not with bf16); null: follow "
+                                         "hardware.mixed_precision.")
+    gradient_checkpointing: bool = setting(False, "Recompute activations in backward: less memory, slower.")
+    dataloader_num_workers: int = setting(0, "Data loader worker processes (>= 0; 0: load in the main process).")
+    dataloader_pin_memory: bool = setting(False, "Pin data loader memory (faster host-to-GPU copies).")
+    dataloader_drop_last: bool = setting(True, "Drop the last incomplete batch of an epoch.")
+    save_only_model: bool = setting(True, "Checkpoints hold the model only; false: also optimizer, scheduler "
+                                          "and RNG (needed to resume).")
+    prediction_loss_only: bool = setting(True, "Evaluation returns the loss only, no logits.")
+    objective_metric: Optional[str] = setting(None, "Summary metric a sweep optimises; null: the algorithm's "
+                                                    "OBJECTIVE (dpo: eval_rewards/accuracies).")
+    progress_bar: bool = setting(True, "Show progress bars; false: quiet logs for CI and batch jobs.")
 
 
 @dataclass
 class WandbConfig:
-    enabled: bool = False
-    project: str = "fai-rl"
-    entity: Optional[str] = None
-    name: Optional[str] = None  # defaults to training.run_name
-    tags: List[str] = field(default_factory=list)
+    enabled: bool = setting(False, "Report to Weights & Biases (WANDB_MODE=offline works without a key).")
+    project: str = setting("fai-rl", "W&B project.")
+    entity: Optional[str] = setting(None, "W&B team or user; null: your default entity.")
+    name: Optional[str] = setting(None, "W&B run name; null: training.run_name.")
+    tags: List[str] = setting([], "W&B run tags.")
 
 
 @dataclass
 class HardwareConfig:
-    name: str = "cpu"
-    device: Literal["cpu", "cuda"] = "cpu"
-    num_processes: int = 1  # processes per node (= GPUs per node on GPU machines)
-    num_nodes: int = 1
-    zero_stage: Literal[0, 2, 3] = 0
-    offload: Literal["none", "optimizer", "optimizer_and_params"] = "none"
-    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
-    # ZeRO-3: how many full (gathered) parameters a rank may hold at once and keep for reuse; null = 1e9 (keep the
-    # whole model gathered through forward and backward: fastest). Lower saves memory for more all-gathers.
-    zero3_live_parameters: Optional[int] = None
-    # rendezvous of several nodes; null = from the scheduler's environment (MASTER_ADDR/MASTER_PORT/NODE_RANK,
-    # SLURM_JOB_NODELIST/SLURM_NODEID), else 29500 for the port and 0 for the rank
-    main_process_ip: Optional[str] = None
-    main_process_port: Optional[int] = None
-    machine_rank: Optional[int] = None
-    dry_run: bool = False  # print the launch command(s) and the DeepSpeed config, train nothing
+    name: str = setting("cpu", "Name of the preset (conf/hardware/<name>.yaml), shown in messages.")
+    device: Literal["cpu", "cuda"] = setting("cpu", "Device to train on.")
+    num_processes: int = setting(1, "Processes per node (> 0; = GPUs per node on GPU machines; the seed's "
+                                    "--num-gpus).")
+    num_nodes: int = setting(1, "Nodes (> 0).")
+    zero_stage: Literal[0, 2, 3] = setting(0, "0: plain DDP (or one process); 2 or 3: DeepSpeed ZeRO stage.")
+    offload: Literal["none", "optimizer", "optimizer_and_params"] = setting(
+        "none", "Offload to CPU RAM with DeepSpeed's CPU AdamW (needs ZeRO; optimizer_and_params needs ZeRO-3).")
+    mixed_precision: Literal["no", "bf16", "fp16"] = setting("no", "Mixed precision; training.bf16/fp16 "
+                                                                   "override it.")
+    zero3_live_parameters: Optional[int] = setting(
+        None, "ZeRO-3 only: gathered parameters a rank may hold at once and keep for reuse (> 0); null: 1e9, the "
+              "whole model through forward and backward (fastest). Lower saves memory for more all-gathers.")
+    main_process_ip: Optional[str] = setting(None, "Several nodes: node 0's host name; null: MASTER_ADDR or the "
+                                                   "first SLURM host.")
+    main_process_port: Optional[int] = setting(None, "Rendezvous port (1..65535); null: MASTER_PORT or 29500 "
+                                                     "(several nodes), a free port (one node).")
+    machine_rank: Optional[int] = setting(None, "This node's rank (0..num_nodes-1); null: NODE_RANK or "
+                                                "SLURM_NODEID, else 0.")
+    dry_run: bool = setting(False, "Print the launch command(s) and the DeepSpeed config; train nothing.")
 
 
 @dataclass
 class EvaluationConfig:
     """Used by fai-rl-eval (and the saved-model evaluation after training)."""
 
-    reference_model: Optional[str] = None  # preference eval reference (default: the evaluated model's base)
-    max_new_tokens: Optional[int] = None  # prompt eval: greedy generation length (default algorithm's)
-    output: Optional[str] = None  # eval.json path (default: <run_dir>/eval.json)
+    reference_model: Optional[str] = setting(None, "Preference data: the reference policy; null: the evaluated "
+                                                   "model's recorded base model.")
+    max_new_tokens: Optional[int] = setting(None, "Prompt data: length of the greedy generations; null: "
+                                                  "algorithm.max_completion_length.")
+    output: Optional[str] = setting(None, "Path of eval.json; null: <run_dir>/eval.json.")
 
 
 @dataclass
 class AlgorithmConfig:
     """Fields every algorithm has; each algorithm module subclasses it with its hyperparameters."""
 
-    name: str = MISSING  # display name (e.g. gspo)
-    trainer: str = MISSING  # registry key of the algorithm module that trains it (e.g. grpo)
+    name: str = setting(MISSING, "Display name (e.g. gspo); set by the conf/algorithm option.")
+    trainer: str = setting(MISSING, "The algorithm module in fai_rl/algorithms/ that trains it (e.g. grpo for "
+                                    "gspo).")
 
 
 @dataclass
 class RunConfig:
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
-    hardware: HardwareConfig = field(default_factory=HardwareConfig)
-    wandb: WandbConfig = field(default_factory=WandbConfig)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    run_dir: Optional[str] = None  # where the run's config, metrics and summary are written
+    model: ModelConfig = section(ModelConfig, "The model to train (conf/model/).")
+    data: DataConfig = section(DataConfig, "Training and eval data (conf/data/).")
+    training: TrainingConfig = section(TrainingConfig, "Optimisation, checkpoints and logging (TrainingArguments).")
+    algorithm: AlgorithmConfig = section(AlgorithmConfig, "The algorithm and its hyperparameters "
+                                                          "(conf/algorithm/).")
+    hardware: HardwareConfig = section(HardwareConfig, "Processes, nodes, DeepSpeed ZeRO and precision "
+                                                       "(conf/hardware/).")
+    wandb: WandbConfig = section(WandbConfig, "Weights & Biases reporting.")
+    evaluation: EvaluationConfig = section(EvaluationConfig, "fai-rl-eval, and the saved-model evaluation after "
+                                                             "training.")
+    run_dir: Optional[str] = setting(None, "Where the run's config, metrics and summary are written; null: none.")
 
     @property
     def resuming(self) -> bool:

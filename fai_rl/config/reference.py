@@ -20,7 +20,7 @@ from fai_rl import algorithms
 
 from .compose import compose
 from .schema import MISSING, AlgorithmConfig, RunConfig
-from .search_path import shipped
+from .search_path import shipped, shipped_conf_dir
 from .validate import validate
 
 DEFAULT_PATH = Path("docs/config.md")
@@ -158,7 +158,8 @@ def built_on(trainer: str) -> list:
     for option in tree.group_options("algorithm"):
         if option == trainer or compose([f"algorithm={option}"]).algorithm.trainer != trainer:
             continue
-        sets = OmegaConf.to_container(OmegaConf.load(tree.option_file("algorithm", option)), resolve=False)
+        sets = OmegaConf.to_container(OmegaConf.load(shipped_conf_dir() / "algorithm" / f"{option}.yaml"),
+                                      resolve=False)
         sets.pop("defaults", None)
         lines += ["", f"{option.upper()} (`algorithm={option}`) is `conf/algorithm/{option}.yaml` over {trainer}, "
                   "trained by this module; it sets:", ""]

@@ -5,8 +5,11 @@ import os
 from pathlib import Path
 
 from .errors import ConfigError
+from .output_dir import holds_finished_model
 
 BUILTIN_PREFIX = "builtin:"
+RUN_PREFIX = "run:"  # run:<run_name> = the newest finished model of that run name
+MODELS_ROOT = Path("models")  # where single runs keep their models by default: models/<run_name>/<time>/
 
 
 def cache_dir() -> Path:
@@ -25,3 +28,17 @@ def check_model_name(name: str) -> str:
         if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
             raise ConfigError(f"model.base_model_name '{name}' has no config.json; it is not a saved model folder")
     return str(path) if looks_local else name
+
+
+def newest_run_model(reference: str, root: Path = MODELS_ROOT) -> str:
+    """`run:<run_name>` -> the newest finished model under models/<run_name>/ (by when its weights were written),
+    so a later stage starts from an earlier one without copying a timestamped path."""
+    run_name = reference[len(RUN_PREFIX):].strip()
+    folder = root / run_name
+    finished = [p for p in folder.iterdir() if p.is_dir() and holds_finished_model(p)] if folder.is_dir() else []
+    if not finished:
+        others = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        raise ConfigError(f"model.base_model_name '{reference}': no finished model under {folder}/ (where runs named "
+                          f"'{run_name}' save theirs by default); run names there: {', '.join(others) or 'none'}")
+    newest = max(finished, key=lambda p: max(f.stat().st_mtime for f in p.iterdir() if f.suffix == ".safetensors"))
+    return str(newest.resolve())

@@ -45,8 +45,10 @@ class LoraConfig:
 
 @dataclass
 class ModelConfig:
-    base_model_name: str = setting("builtin:tiny", "Model to train: a hub name, a local model folder, or "
-                                                   "builtin:tiny (a ~115k-parameter random Llama built locally).")
+    base_model_name: str = setting("builtin:tiny", "Model to train: a hub name, a local model folder, "
+                                                   "run:<run_name> (the newest finished model under "
+                                                   "models/<run_name>/, e.g. an earlier SFT stage), or builtin:tiny "
+                                                   "(a ~115k-parameter random Llama built locally).")
     torch_dtype: Literal["float32", "bfloat16", "float16", "auto"] = setting(
         "float32", "Dtype the weights load in; auto: the checkpoint's own.")
     low_cpu_mem_usage: bool = setting(True, "Accepted for seed recipes; transformers 5 always loads this way.")
@@ -72,6 +74,11 @@ class DatasetSpec:
     rejected_column: str = setting("rejected", "Preference data: column holding the rejected response.")
     answer_column: Optional[str] = setting(None, "Prompt data: reference-answer column, passed to the rewards as "
                                                  "`answer`; null: none.")
+    completion_column: str = setting("completion", "SFT data: column holding the completion to learn (with "
+                                                    "prompt_column), e.g. response.")
+    messages_column: str = setting("messages", "SFT data: column holding chat conversations; the last assistant "
+                                               "turn is learned.")
+    text_column: str = setting("text", "SFT data: column holding plain text, learned token by token.")
     max_samples: Optional[int] = setting(None, "Keep only the first N rows of this dataset (> 0); null: all rows.")
 
 

@@ -10,7 +10,7 @@ from fai_rl import algorithms
 
 from .errors import ConfigError
 from .hardware import check_hardware
-from .paths import BUILTIN_PREFIX, check_model_name
+from .paths import BUILTIN_PREFIX, RUN_PREFIX, check_model_name, newest_run_model
 from .schema import RunConfig
 from .typed import build
 
@@ -87,6 +87,8 @@ def check_common(run: RunConfig) -> None:
                 _positive(spec.max_samples, f"data.{group}.{i}.max_samples")
     if not m.base_model_name.strip():
         raise ConfigError("'model.base_model_name' is empty; give a hub name, a local folder or builtin:tiny")
+    if m.base_model_name.startswith(RUN_PREFIX):
+        m.base_model_name = newest_run_model(m.base_model_name)  # the config written for the run names the path
     if not m.base_model_name.startswith(BUILTIN_PREFIX):
         check_model_name(m.base_model_name)
     if m.load_in_8bit and m.load_in_4bit:

@@ -16,6 +16,7 @@ PANELS = [
     ("reward accuracy", ["rewards/accuracies", "eval_rewards/accuracies"]),
     ("reward margin", ["rewards/margins", "eval_rewards/margins"]),
     ("reward", ["reward", "eval_reward"]),
+    ("token accuracy", ["mean_token_accuracy", "eval_mean_token_accuracy"]),
     ("KL", ["kl", "eval_kl"]),
     ("learning rate", ["learning_rate"]),
 ]

@@ -1,0 +1,59 @@
+"""SFT — supervised fine-tuning on TRL's SFTTrainer: the stage before DPO, GRPO and GSPO.
+
+Loss on the completion only by default (prompt/completion and chat data); plain text trains on every token.
+Evaluation reports TRL's eval loss and mean token accuracy on the eval split, before and after training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fai_rl.config.schema import AlgorithmConfig, redefault, setting
+
+OBJECTIVE = "eval_loss"  # a sweep minimises it (its name says loss)
+HEADLINE = ["eval_loss", "eval_mean_token_accuracy"]
+
+
+@dataclass
+class Settings(AlgorithmConfig):
+    name: str = redefault(AlgorithmConfig, "name", "sft")
+    trainer: str = redefault(AlgorithmConfig, "trainer", "sft")
+    completion_only_loss: bool = setting(True, "Loss on the completion tokens only (prompt/completion and chat "
+                                               "data); plain text data trains on every token.")
+    packing: bool = setting(False, "Pack several examples into each sequence of data.max_length tokens (no "
+                                   "padding; TRL's best-fit packing).")
+
+
+def check(run) -> None:
+    """Nothing beyond the shared rules: SFT reads every field as it is."""
+
+
+def examples_per_row(settings: Settings) -> int:
+    return 1
+
+
+def load_data(run, tokenizer):
+    from fai_rl.data.sft import load_sft_data  # heavy (datasets)
+
+    train = load_sft_data(run.data.datasets, run.data)
+    evals = load_sft_data(run.data.eval_datasets, run.data, "data.eval_datasets") if run.data.eval_datasets else None
+    return train, evals
+
+
+def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
+    from trl import SFTConfig, SFTTrainer  # heavy: imported when a trainer is built, not while validating
+
+    a = run.algorithm
+    config = SFTConfig(**args, max_length=run.data.max_length, packing=a.packing,
+                       completion_only_loss=a.completion_only_loss)
+    return SFTTrainer(model=model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
+                      processing_class=tokenizer, peft_config=peft_config)
+
+
+def evaluate(trainer) -> dict:
+    """TRL's eval loss and mean token accuracy on the eval split."""
+    return trainer.evaluate()
+
+
+def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
+    """fai-rl-eval on SFT data: eval loss and mean token accuracy of the saved model."""
+    return evaluate(build_trainer(run, model, tokenizer, eval_ds, eval_ds, args))

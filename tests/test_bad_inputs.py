@@ -21,7 +21,7 @@ CONFIG = [
     (["training.learning_rate=abc"], ["training.learning_rate", "must be a number"]),
     (["training.max_steps=ten"], ["training.max_steps", "integer"]),
     (["training.gradient_checkpointing=maybe"], ["training.gradient_checkpointing", "true/false"]),
-    (["hardware.zero_stage=5"], ["hardware.zero_stage", "one of 0, 2, 3"]),
+    (["hardware.zero_stage=5"], ["hardware.zero_stage", "one of 0, 1, 2, 3"]),
     (["training.learning_rate=0"], ["training.learning_rate", "> 0"]),
     (["training.learning_rate=-1e-5"], ["training.learning_rate", "> 0"]),
     (["training.per_device_train_batch_size=0"], ["training.per_device_train_batch_size", "> 0"]),
@@ -52,7 +52,7 @@ CONFIG = [
     (["algorithm=grpo", "tuned=null"], ["tuned=null", "~tuned"]),
     (["model.base_model_name="], ["model.base_model_name", "empty"]),
     (["training.learning_rate=[1e-4,"], ["cannot parse the command-line override"]),
-    (["hardware=gpu8_zero3", "hardware.zero_stage=1"], ["hardware.zero_stage", "one of 0, 2, 3"]),
+    (["hardware=gpu8_zero3", "hardware.zero_stage=4"], ["hardware.zero_stage", "one of 0, 1, 2, 3"]),
     (["hardware=tpu"], ["unknown hardware 'tpu'", "cpu2_zero3"]),
     (["training.resume=auto"], ["training.resume", "save_only_model=false"]),
 ]

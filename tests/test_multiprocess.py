@@ -1,4 +1,4 @@
-"""Two real processes on CPU: DDP, ZeRO-2 and ZeRO-3 train, save a full model, fail loudly, stop cleanly.
+"""Two real processes on CPU: DDP, ZeRO-1, ZeRO-2 and ZeRO-3 train, save a full model, fail loudly, stop cleanly.
 
 ALGORITHMS lists each algorithm with the overrides that make a few of its steps quick; an algorithm added to the
 registry joins every multi-process test by one entry here.
@@ -19,8 +19,10 @@ ALGORITHMS = {
     "dpo": ["algorithm=dpo"],
     "grpo": ["algorithm=grpo"],
     "gspo": ["algorithm=gspo"],
+    "sft": ["algorithm=sft"],
 }
 HARDWARE = ["cpu2_ddp", "cpu2_zero2", "cpu2_zero3"]
+CASES = [(a, h) for a in sorted(ALGORITHMS) for h in HARDWARE] + [("dpo", "cpu2_zero1")]  # ZeRO-1: one is enough
 STEPS = 3
 pytestmark = pytest.mark.slow
 
@@ -55,8 +57,7 @@ def base_parameter_count():
     return sum(p.numel() for p in model.parameters()), {k: v.clone() for k, v in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("hardware", HARDWARE)
-@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+@pytest.mark.parametrize("algorithm,hardware", CASES, ids=[f"{a}-{h}" for a, h in CASES])
 def test_two_processes_train_and_save_a_full_model(algorithm, hardware, tmp_path, base_parameter_count):
     from transformers import AutoModelForCausalLM
 

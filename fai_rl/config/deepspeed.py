@@ -24,7 +24,7 @@ def _zero_section(run: RunConfig) -> dict:
     h = run.hardware
     zero = {"stage": h.zero_stage, "overlap_comm": h.device == "cuda", "contiguous_gradients": True,
             "reduce_bucket_size": "auto"}
-    if h.zero_stage == 2:
+    if h.zero_stage in (1, 2):
         zero.update(allgather_partitions=True, allgather_bucket_size=int(5e8), reduce_scatter=True)
     if h.zero_stage == 3:
         live = h.zero3_live_parameters or int(1e9)
@@ -40,7 +40,7 @@ def _zero_section(run: RunConfig) -> dict:
 
 
 def build(run: RunConfig) -> dict:
-    """The DeepSpeed config for `run` (hardware.zero_stage must be 2 or 3)."""
+    """The DeepSpeed config for `run` (hardware.zero_stage 1, 2 or 3)."""
     t = run.training
     config = {
         "train_batch_size": run.effective_batch_size,

@@ -12,7 +12,7 @@ def check_hardware(run) -> None:
         if getattr(h, name) <= 0:
             raise ConfigError(f"'hardware.{name}' must be > 0, got {getattr(h, name)}")
     if h.offload != "none" and h.zero_stage == 0:
-        raise ConfigError(f"'hardware.offload={h.offload}' needs DeepSpeed ZeRO: set hardware.zero_stage to 2 or 3")
+        raise ConfigError(f"'hardware.offload={h.offload}' needs DeepSpeed ZeRO: set hardware.zero_stage to 1, 2 or 3")
     if h.offload == "optimizer_and_params" and h.zero_stage != 3:
         raise ConfigError("'hardware.offload=optimizer_and_params' offloads parameters, which only ZeRO-3 "
                           f"partitions: set hardware.zero_stage=3 (got {h.zero_stage}) or hardware.offload=optimizer")

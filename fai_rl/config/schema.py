@@ -154,7 +154,8 @@ class HardwareConfig:
     num_processes: int = setting(1, "Processes per node (> 0; = GPUs per node on GPU machines; the seed's "
                                     "--num-gpus).")
     num_nodes: int = setting(1, "Nodes (> 0).")
-    zero_stage: Literal[0, 2, 3] = setting(0, "0: plain DDP (or one process); 2 or 3: DeepSpeed ZeRO stage.")
+    zero_stage: Literal[0, 1, 2, 3] = setting(0, "0: plain DDP (or one process); 1, 2 or 3: DeepSpeed ZeRO stage "
+                                                 "(1 shards optimizer states, 2 also gradients, 3 also weights).")
     offload: Literal["none", "optimizer", "optimizer_and_params"] = setting(
         "none", "Offload to CPU RAM with DeepSpeed's CPU AdamW (needs ZeRO; optimizer_and_params needs ZeRO-3).")
     mixed_precision: Literal["no", "bf16", "fp16"] = setting("no", "Mixed precision; training.bf16/fp16 "

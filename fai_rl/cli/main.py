@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fai_rl.config.errors import ConfigError, RunStopped
 from fai_rl.config.resolved import write_resolved_config
+from fai_rl.config.secrets import scrub_files, secret_values
 from fai_rl.config.validate import validate
 from fai_rl.launch import launch
 from fai_rl.sweeps import sweep_job
@@ -28,7 +29,20 @@ def run_task(cfg: DictConfig) -> dict:
     return launch(run)
 
 
+def scrub_hydra_records(cfg: DictConfig) -> None:
+    """Hydra writes the overrides and the config into .hydra/ (and multirun.yaml) as given: a secret given on the
+    command line (wandb.api_key=...) is replaced there before anything else runs."""
+    secrets = secret_values(OmegaConf.to_container(cfg, resolve=False))
+    if not secrets:
+        return
+    hydra_cfg = HydraConfig.get()
+    files = list((Path(hydra_cfg.runtime.output_dir) / ".hydra").glob("*.yaml"))
+    files += list(Path(hydra_cfg.sweep.dir).glob("multirun.yaml")) if sweep_job.in_multirun() else []
+    scrub_files(files, secrets)
+
+
 def task(cfg: DictConfig):
+    scrub_hydra_records(cfg)
     if sweep_job.in_multirun():  # a failing job is recorded as failed; the sweep goes on
         return sweep_job.run_job(cfg, run_task)
     try:

@@ -12,6 +12,7 @@ import sys
 
 from fai_rl.config import seed_recipe
 from fai_rl.config.overrides import conf_tree
+from fai_rl.config.secrets import REDACTED, secret_values
 
 from . import background
 from . import main as fai_rl_main
@@ -38,7 +39,10 @@ def main(argv=None):
     tree = conf_tree(args.overrides)
     overrides = (seed_recipe.to_overrides(seed_recipe.load(args.config), tree)
                  + seed_recipe.hardware_overrides(args.num_gpus, args.hardware, tree) + args.overrides)
-    print(f"{PROG}: fai-rl " + " ".join(shlex.quote(o) for o in overrides), flush=True)
+    shown = " ".join(shlex.quote(o) for o in overrides)
+    for secret in secret_values(seed_recipe.load(args.config)):
+        shown = shown.replace(secret, REDACTED)
+    print(f"{PROG}: fai-rl {shown}", flush=True)
     if args.nohup:
         return background.main(overrides)
     sys.argv = ["fai-rl", *overrides]

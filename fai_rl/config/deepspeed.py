@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fai_rl.config.schema import RunConfig
+from .errors import ConfigError
+from .schema import RunConfig
 
 FILE_NAME = "deepspeed.json"
 
@@ -39,8 +40,49 @@ def _zero_section(run: RunConfig) -> dict:
     return zero
 
 
+def read_user_config(path: str) -> dict:
+    """hardware.deepspeed_config: the user's DeepSpeed JSON, or a ConfigError naming the file and the problem."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"'hardware.deepspeed_config' '{path}' is not a file; give the path of a DeepSpeed JSON "
+                          "(relative to where you launch) or null for the generated config")
+    try:
+        config = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"'hardware.deepspeed_config' '{path}' is not valid JSON: {err}")
+    if not isinstance(config, dict):
+        raise ConfigError(f"'hardware.deepspeed_config' '{path}' must hold a JSON object, got {type(config).__name__}")
+    return config
+
+
+def user_stage(config: dict) -> int:
+    return int((config.get("zero_optimization") or {}).get("stage", 0))
+
+
+def _filled(user: dict, generated: dict) -> dict:
+    """The user's config with each "auto" that the run decides (batch sizes, accumulation, clipping, precision)
+    replaced by the run's value; other "auto" values stay for Transformers to fill."""
+    config = json.loads(json.dumps(user))
+    for key in ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
+                "gradient_clipping"):
+        if config.get(key) == "auto":
+            config[key] = generated[key]
+    for precision in ("bf16", "fp16"):
+        if isinstance(config.get(precision), dict) and config[precision].get("enabled") == "auto":
+            config[precision]["enabled"] = generated[precision]["enabled"]
+    return config
+
+
 def build(run: RunConfig) -> dict:
-    """The DeepSpeed config for `run` (hardware.zero_stage 1, 2 or 3)."""
+    """The DeepSpeed config for `run` (hardware.zero_stage 1, 2 or 3): generated from the hardware and training
+    sections, or the user's own (hardware.deepspeed_config) with the run's values in its "auto" fields."""
+    generated = _generated(run)
+    if run.hardware.deepspeed_config:
+        return _filled(read_user_config(run.hardware.deepspeed_config), generated)
+    return generated
+
+
+def _generated(run: RunConfig) -> dict:
     t = run.training
     config = {
         "train_batch_size": run.effective_batch_size,

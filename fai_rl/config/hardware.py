@@ -1,6 +1,7 @@
 """Cross-field rules of the hardware section (processes, nodes, ZeRO stage, offload, rendezvous)."""
 from __future__ import annotations
 
+from .deepspeed import read_user_config, user_stage
 from .errors import ConfigError
 
 ADAMW_OPTIMS = ("adamw_torch", "adamw_torch_fused", "adamw_hf", "adamw")
@@ -30,6 +31,12 @@ def check_hardware(run) -> None:
                               f"{h.zero_stage}); remove it or set hardware.zero_stage=3")
         if h.zero3_live_parameters <= 0:
             raise ConfigError(f"'hardware.zero3_live_parameters' must be > 0, got {h.zero3_live_parameters}")
+    if h.deepspeed_config is not None:
+        stage = user_stage(read_user_config(h.deepspeed_config))
+        if stage != h.zero_stage:
+            raise ConfigError(f"'hardware.deepspeed_config' '{h.deepspeed_config}' sets ZeRO stage {stage} but "
+                              f"hardware.zero_stage is {h.zero_stage}: set hardware.zero_stage={stage}"
+                              + (" (a DeepSpeed config needs a ZeRO stage of 1, 2 or 3)" if stage == 0 else ""))
     if h.zero_stage == 3 and run.model.lora.merge_on_save:
         raise ConfigError("'model.lora.merge_on_save' merges on rank 0, which under ZeRO-3 holds only a shard; "
                           "use hardware.zero_stage=2 (or 0), or merge the saved adapter afterwards")

@@ -8,6 +8,7 @@ from .errors import ConfigError
 from .output_dir import holds_finished_model
 
 BUILTIN_PREFIX = "builtin:"
+OBJECT_STORAGE_PREFIX = "s3://"
 RUN_PREFIX = "run:"  # run:<run_name> = the newest finished model of that run name
 MODELS_ROOT = Path("models")  # where single runs keep their models by default: models/<run_name>/<time>/
 

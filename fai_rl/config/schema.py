@@ -41,6 +41,8 @@ class LoraConfig:
                                                         "names, e.g. [q_proj, v_proj].")
     merge_on_save: bool = setting(False, "Also write <output_dir>/merged, a full model that loads without peft "
                                          "(not under ZeRO-3).")
+    bias: Literal["none", "all", "lora_only"] = setting("none", "Which biases train with the adapters (peft's "
+                                                                "bias): none, all, or those of adapted modules.")
 
 
 @dataclass
@@ -57,6 +59,13 @@ class ModelConfig:
     load_in_4bit: bool = setting(False, "Load 4-bit quantised weights (QLoRA: bitsandbytes, CUDA only; needs "
                                         "lora.enabled; not with load_in_8bit).")
     use_flash_attention: bool = setting(False, "Use flash_attention_2 instead of SDPA (CUDA, flash-attn installed).")
+    bnb_4bit_compute_dtype: Optional[Literal["float32", "bfloat16", "float16"]] = setting(
+        None, "4-bit: dtype the quantised layers compute in; null: torch_dtype (bfloat16 when that is auto).")
+    bnb_4bit_quant_type: Literal["nf4", "fp4"] = setting("nf4", "4-bit: quantisation data type (QLoRA's nf4).")
+    bnb_4bit_use_double_quant: bool = setting(True, "4-bit: also quantise the quantisation constants (QLoRA).")
+    s3_endpoint_url: Optional[str] = setting(None, "Object storage endpoint for an s3:// base_model_name; null: "
+                                                   "the provider's default.")
+    s3_region: Optional[str] = setting(None, "Object storage region for an s3:// base_model_name.")
     trust_remote_code: bool = setting(False, "Allow a hub model's own Python code to run.")
     lora: LoraConfig = section(LoraConfig, "LoRA / QLoRA adapters.")
 
@@ -80,6 +89,11 @@ class DatasetSpec:
                                                "turn is learned.")
     text_column: str = setting("text", "SFT data: column holding plain text, learned token by token.")
     max_samples: Optional[int] = setting(None, "Keep only the first N rows of this dataset (> 0); null: all rows.")
+    dataset_columns: Optional[List[str]] = setting(None, "Keep only these columns of the dataset (each must "
+                                                         "exist); null: all.")
+    s3_endpoint_url: Optional[str] = setting(None, "Object storage endpoint for an s3:// name; null: the "
+                                                   "provider's default.")
+    s3_region: Optional[str] = setting(None, "Object storage region for an s3:// name.")
 
 
 @dataclass
@@ -145,6 +159,11 @@ class WandbConfig:
     entity: Optional[str] = setting(None, "W&B team or user; null: your default entity.")
     name: Optional[str] = setting(None, "W&B run name; null: training.run_name.")
     tags: List[str] = setting([], "W&B run tags.")
+    api_key: Optional[str] = setting(None, "W&B API key for this run (given to wandb through the environment, "
+                                           "never written to a file fai-rl writes); null: WANDB_API_KEY or wandb's "
+                                           "own login.")
+    base_url: Optional[str] = setting(None, "W&B server URL (a self-hosted W&B); null: WANDB_BASE_URL or wandb's "
+                                            "default.")
 
 
 @dataclass
@@ -169,6 +188,10 @@ class HardwareConfig:
                                                      "(several nodes), a free port (one node).")
     machine_rank: Optional[int] = setting(None, "This node's rank (0..num_nodes-1); null: NODE_RANK or "
                                                 "SLURM_NODEID, else 0.")
+    deepspeed_config: Optional[str] = setting(
+        None, "A DeepSpeed JSON of your own, used in place of the generated one (its \"auto\" batch, clipping and "
+              "precision values filled from the run; path relative to the launch directory); its ZeRO stage must "
+              "equal zero_stage. null: generated from this section.")
     dry_run: bool = setting(False, "Print the launch command(s) and the DeepSpeed config; train nothing.")
 
 

@@ -21,3 +21,24 @@ def redact(value):
         for secret in secrets:
             value = value.replace(secret, REDACTED)
     return value
+
+
+def secret_values(value) -> list:
+    """The values held under secret-looking keys of a nested dict/list (e.g. wandb.api_key)."""
+    if isinstance(value, dict):
+        found = [str(v) for k, v in value.items() if SECRET_KEY.search(str(k)) and isinstance(v, (str, int)) and v]
+        return found + [s for v in value.values() for s in secret_values(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in secret_values(v)]
+    return []
+
+
+def scrub_files(paths, secrets: list) -> None:
+    """Replace every secret in these text files (Hydra's own record of the command line and config)."""
+    for path in paths:
+        text = path.read_text()
+        scrubbed = text
+        for secret in secrets:
+            scrubbed = scrubbed.replace(secret, REDACTED)
+        if scrubbed != text:
+            path.write_text(scrubbed)

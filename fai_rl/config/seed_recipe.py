@@ -15,12 +15,18 @@ from omegaconf import OmegaConf
 from fai_rl import algorithms
 
 from .compose import compose
+from .deepspeed import read_user_config, user_stage
 from .errors import ConfigError
 from .schema import TrainingConfig
 from .search_path import ConfTree
 from .typed import did_you_mean
 
-SECTIONS = ("model", "data", "training", "wandb", "algorithm")
+SECTIONS = ("model", "data", "training", "wandb", "algorithm", "s3")
+# FAI-RL's flat model keys -> fai-rl's model section
+MODEL_KEYS = {"use_lora": "lora.enabled", "lora_r": "lora.r", "lora_alpha": "lora.alpha",
+              "lora_dropout": "lora.dropout", "lora_target_modules": "lora.target_modules", "lora_bias": "lora.bias"}
+S3_KEYS = ("enabled", "bucket", "prefix", "region", "endpoint_url", "upload_checkpoints", "upload_final_model",
+           "delete_local_after_upload")
 GSPO_KEYS = {"beta": "beta", "group_size": "num_generations", "epsilon": "epsilon",
              "epsilon_high": "epsilon_high", "steps_per_generation": "steps_per_generation"}
 
@@ -86,6 +92,27 @@ def _training_overrides(tree: ConfTree, training: dict, algorithm: str) -> list:
     return out
 
 
+def _s3_section(s3: dict) -> None:
+    """FAI-RL's s3 section (uploads to object storage): its keys are checked; enabled is refused, not ignored."""
+    for key in s3:
+        if key not in S3_KEYS:
+            raise ConfigError(f"unknown key 's3.{key}' in the recipe{did_you_mean(str(key), S3_KEYS)}; valid keys "
+                              f"here: {', '.join(S3_KEYS)}")
+    if s3.get("enabled"):
+        raise ConfigError("the recipe's s3 section has enabled: true, but uploading checkpoints and models to object "
+                          "storage is not supported yet; set s3.enabled: false (models stay in training.output_dir)")
+
+
+def _deepspeed_overrides(path) -> list:
+    """FAI-RL's training.deepspeed_config: the user's JSON replaces the generated one; its ZeRO stage sets the
+    hardware's (a file that cannot be read is reported by validation, naming hardware.deepspeed_config)."""
+    out = [f"hardware.deepspeed_config={hydra_value(path)}"]
+    try:
+        return out + [f"hardware.zero_stage={user_stage(read_user_config(str(path)))}"]
+    except (ConfigError, ValueError, TypeError):
+        return out
+
+
 def to_overrides(recipe: dict, tree: ConfTree) -> list:
     """The recipe as `fai-rl` command-line overrides, group choices first."""
     training = dict(recipe.get("training") or {})
@@ -94,12 +121,16 @@ def to_overrides(recipe: dict, tree: ConfTree) -> list:
     options = tree.group_options("algorithm")
     if algorithm not in options:
         raise ConfigError(f"'training.algorithm' in the recipe must be one of {', '.join(options)}, got {algorithm!r}")
+    _s3_section(dict(recipe.get("s3") or {}))
     out = [f"algorithm={algorithm}"]
+    if "deepspeed_config" in training:
+        out += _deepspeed_overrides(training.pop("deepspeed_config"))
     for section in ("model", "data", "wandb", "algorithm"):
         values = dict(recipe.get(section) or {})
         if section == "data":
             values.setdefault("eval_datasets", [])  # the recipe's data replaces the default data, eval split too
-        out += [f"{section}.{key}={hydra_value(value)}" for key, value in values.items()]
+        keys = MODEL_KEYS if section == "model" else {}
+        out += [f"{section}.{keys.get(key, key)}={hydra_value(value)}" for key, value in values.items()]
     return out + _training_overrides(tree, training, algorithm)
 
 

@@ -102,6 +102,12 @@ def load_spec(spec: DatasetSpec):
         ds = _load_hub(spec)
     if len(ds) == 0:
         raise ConfigError(f"dataset '{spec.name}' (split {spec.split}) is empty")
+    if spec.dataset_columns:
+        missing = [c for c in spec.dataset_columns if c not in ds.column_names]
+        if missing:
+            raise ConfigError(f"dataset '{spec.name}' has no column(s) {', '.join(missing)} (dataset_columns); its "
+                              f"columns are: {', '.join(ds.column_names)}")
+        ds = ds.select_columns(list(spec.dataset_columns))
     if spec.max_samples is not None and spec.max_samples < len(ds):
         ds = ds.select(range(spec.max_samples))
     return ds

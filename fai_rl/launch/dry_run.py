@@ -17,11 +17,28 @@ SLURM_NOTE = (
 )
 
 
+def model_line(run: RunConfig) -> str:
+    """The model as it will load: LoRA and quantisation settings included."""
+    m, lora = run.model, run.model.lora
+    parts = [f"# model {m.base_model_name}, {m.torch_dtype}"]
+    if lora.enabled:
+        parts.append(f"LoRA r={lora.r} alpha={lora.alpha} dropout={lora.dropout} bias={lora.bias} "
+                     f"targets={','.join(lora.target_modules)}")
+    if m.load_in_4bit:
+        compute = m.bnb_4bit_compute_dtype or (m.torch_dtype if m.torch_dtype != "auto" else "bfloat16")
+        parts.append(f"4-bit {m.bnb_4bit_quant_type} (compute {compute}, double quant "
+                     f"{'on' if m.bnb_4bit_use_double_quant else 'off'})")
+    if m.load_in_8bit:
+        parts.append("8-bit")
+    return ", ".join(parts)
+
+
 def describe(run: RunConfig) -> str:
     """The lines a dry run prints; writes the DeepSpeed config into the run dir so the commands can be run as is."""
     h = run.hardware
     lines = [f"fai-rl: dry run (nothing trained): {h.num_nodes} node(s) x {h.num_processes} process(es) on "
              f"{h.device}, ZeRO stage {h.zero_stage}, offload {h.offload}, precision {precision(run)}"]
+    lines.append(model_line(run))
     if not launched(run):
         worker = [sys.executable, "-m", commands.WORKER_MODULE, str(Path(run.run_dir).resolve())]
         lines += ["# one process: fai-rl trains in-process, the same as", commands.shell_line(worker)]
@@ -38,5 +55,7 @@ def describe(run: RunConfig) -> str:
         lines.append(SLURM_NOTE)
     if h.zero_stage > 0:
         path = deepspeed.write(run)
-        lines += [f"# DeepSpeed config ({path}):", json.dumps(deepspeed.build(run), indent=2)]
+        source = f"yours, {h.deepspeed_config}, with the run's values for its \"auto\" batch and precision fields" \
+            if h.deepspeed_config else "generated from the hardware and training sections"
+        lines += [f"# DeepSpeed config ({path}; {source}):", json.dumps(deepspeed.build(run), indent=2)]
     return "\n".join(lines)

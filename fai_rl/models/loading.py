@@ -32,10 +32,11 @@ def model_kwargs(mcfg: ModelConfig, hardware: HardwareConfig) -> dict:
         kwargs["dtype"] = getattr(torch, mcfg.torch_dtype)
     kwargs["attn_implementation"] = "flash_attention_2" if mcfg.use_flash_attention else "sdpa"
     if mcfg.load_in_8bit or mcfg.load_in_4bit:
-        compute = getattr(torch, mcfg.torch_dtype) if mcfg.torch_dtype != "auto" else torch.bfloat16
+        compute = mcfg.bnb_4bit_compute_dtype or (mcfg.torch_dtype if mcfg.torch_dtype != "auto" else "bfloat16")
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_8bit=mcfg.load_in_8bit, load_in_4bit=mcfg.load_in_4bit,
-            bnb_4bit_compute_dtype=compute, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=getattr(torch, compute), bnb_4bit_quant_type=mcfg.bnb_4bit_quant_type,
+            bnb_4bit_use_double_quant=mcfg.bnb_4bit_use_double_quant,
         )
     return kwargs
 

@@ -26,7 +26,7 @@ def peft_config(lora: LoraConfig):
     targets = lora.target_modules
     target = "all-linear" if targets == ["all-linear"] else list(targets)
     return PeftLoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=target,
-                          task_type="CAUSAL_LM")
+                          bias=lora.bias, task_type="CAUSAL_LM")
 
 
 def load_adapter(base_model, path: str):

@@ -18,6 +18,10 @@ def start(run):
 
     folder = str(run.run_dir or run.training.output_dir)
     os.environ["WANDB_DIR"] = folder  # this run's, not a previous run's in the same process
+    if run.wandb.api_key:
+        os.environ["WANDB_API_KEY"] = run.wandb.api_key  # through the environment only: no file holds it
+    if run.wandb.base_url:
+        os.environ["WANDB_BASE_URL"] = run.wandb.base_url
     return wandb.init(project=run.wandb.project, entity=run.wandb.entity,
                       name=run.wandb.name or run.training.run_name, tags=list(run.wandb.tags),
                       config=redact(to_dict(run)), dir=folder, reinit="finish_previous")

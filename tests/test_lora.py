@@ -80,3 +80,12 @@ def test_lora_grpo_trains_only_the_adapter(tmp_path):
     adapter = load_file(str(tmp_path / "model" / "adapter_model.safetensors"))
     assert adapter and all("lora_" in k for k in adapter)
     assert any(v.abs().sum() > 0 for k, v in adapter.items() if "lora_B" in k)  # B starts at zero: it trained
+
+
+def test_lora_sft_learns_with_the_adapter_only(tmp_path):
+    summary = train(make_run(["algorithm=sft", "model.lora.enabled=true", "training.max_steps=20",
+                              "training.learning_rate=5e-3", "training.progress_bar=false"], tmp_path))
+    assert summary["eval_after"]["eval_loss"] < summary["eval_before"]["eval_loss"]
+    adapter = load_file(str(tmp_path / "model" / "adapter_model.safetensors"))
+    assert adapter and all("lora_" in k for k in adapter)
+    assert not (tmp_path / "model" / "model.safetensors").exists()

@@ -18,6 +18,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# test services the training environment cannot hold: full MLflow (its server needs SQLAlchemy 2; optuna 2.10 in
+# .venv refuses it). The tests start its server on localhost from here.
+SERVICES := .venv-services
+$(SERVICES)/.installed: Makefile
+	$(PYTHON) -m venv $(SERVICES)
+	$(SERVICES)/bin/pip install --quiet "mlflow==3.17.2"
+	@touch $@
+
 install: $(STAMP) ## create .venv and install fai-rl with pinned dependencies (CPU torch)
 
 train: $(STAMP) ## run the default job (DPO, tiny model, CPU); pass overrides with ARGS="key=value ..."
@@ -33,7 +41,7 @@ sweep: $(STAMP) ## run a sweep (multirun): SWEEP=<conf/sweep name, e.g. dpo_optu
 report: $(STAMP) ## table, CSV and plots of a sweep: DIR=multirun/<date>/<time> (default: the latest sweep)
 	$(BIN)/python -m fai_rl.cli.report $(DIR)
 
-test: $(STAMP) ## run the whole test suite (slow multi-process tests included)
+test: $(STAMP) $(SERVICES)/.installed ## run the whole test suite (slow multi-process and server tests included)
 	$(BIN)/python -m pytest $(ARGS)
 
 test-fast: $(STAMP) ## run the tests not marked slow

@@ -85,7 +85,7 @@ def test_every_field_maps_and_the_dry_run_shows_it(algorithm, tmp_path):
 
 
 @pytest.mark.parametrize("change,expected", [
-    ({"s3": {"enabled": True}}, "s3 section has enabled: true, but uploading"),
+    ({"s3": {"enabled": True, "bucket": ""}}, "the recipe's s3 section is enabled but names no bucket"),
     ({"s3": {"bucketname": "x"}}, "unknown key 's3.bucketname' in the recipe (did you mean 'bucket'?)"),
     ({"training": {"deepspeed_config": "nope.json"}}, "'hardware.deepspeed_config' "),
     ({"model": {"lora_rank": 8}}, "model.lora_rank"),

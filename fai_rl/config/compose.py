@@ -48,9 +48,18 @@ def model_dir(single_run_default: str) -> str:
     return claim_dir(single_run_default)
 
 
+def sweep_group(run_name: str):
+    """A sweep's jobs share a tracker group (wandb group, MLflow experiment): '<run_name> sweep <date>/<time>';
+    None for a single run."""
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return f"{run_name} sweep {'/'.join(Path(HydraConfig.get().sweep.dir).parts[-2:])}"
+    return None
+
+
 # name -> (resolver, cached): a cached resolver runs once per config (OmegaConf keeps its value), so a folder is
 # claimed once however often the key is read
 RESOLVERS = {"fai_rl.claim": (claim_dir, True), "fai_rl.model_dir": (model_dir, True),
+             "fai_rl.sweep_group": (sweep_group, False),
              "fai_rl.sqlite": (sqlite_url, False), "fai_rl.study_seed": (study_seed, False)}
 
 

@@ -8,7 +8,7 @@ from .errors import ConfigError
 from .output_dir import holds_finished_model
 
 BUILTIN_PREFIX = "builtin:"
-OBJECT_STORAGE_PREFIX = "s3://"
+DATA_FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}  # suffix -> loader
 RUN_PREFIX = "run:"  # run:<run_name> = the newest finished model of that run name
 MODELS_ROOT = Path("models")  # where single runs keep their models by default: models/<run_name>/<time>/
 
@@ -19,8 +19,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FAI_RL_CACHE", Path.home() / ".cache" / "fai-rl"))
 
 
+def is_remote(name: str) -> bool:
+    """An object-storage URL (s3://bucket/key, gs://..., ...), as opposed to a local path or a hub name."""
+    scheme, sep, _ = name.partition("://")
+    return bool(sep) and scheme.isidentifier() and scheme != "file"
+
+
 def check_model_name(name: str) -> str:
     """A local-looking name must be a saved model (or adapter) folder; a hub name passes as it is."""
+    if is_remote(name):
+        return name
     path = Path(name).expanduser()
     looks_local = name.startswith((".", "/", "~")) or path.exists()
     if looks_local:

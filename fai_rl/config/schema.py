@@ -162,8 +162,41 @@ class WandbConfig:
     api_key: Optional[str] = setting(None, "W&B API key for this run (given to wandb through the environment, "
                                            "never written to a file fai-rl writes); null: WANDB_API_KEY or wandb's "
                                            "own login.")
+    group: Optional[str] = setting(None, "W&B run group; null: none for a single run, the sweep's folder name for "
+                                         "the jobs of a sweep.")
     base_url: Optional[str] = setting(None, "W&B server URL (a self-hosted W&B); null: WANDB_BASE_URL or wandb's "
                                             "default.")
+
+
+@dataclass
+class TrackingConfig:
+    """Trackers besides wandb: TensorBoard event files and an MLflow server."""
+
+    tensorboard: bool = setting(False, "Write TensorBoard event files (the metrics of metrics.jsonl) to "
+                                       "<run_dir>/tensorboard.")
+    mlflow_tracking_uri: Optional[str] = setting(None, "MLflow tracking server (e.g. http://host:5000) or store; "
+                                                       "null: no MLflow. Params: the resolved config; metrics: as "
+                                                       "wandb's; artifacts: summary.json and the curves PNG.")
+    mlflow_experiment: Optional[str] = setting(None, "MLflow experiment; null: training.run_name for a single run, "
+                                                     "one experiment per sweep for its jobs.")
+
+
+@dataclass
+class UploadConfig:
+    """Copies of complete checkpoints and the final model in object storage (fsspec: s3://, gs://, file://)."""
+
+    url: Optional[str] = setting(None, "Destination folder, e.g. s3://bucket/prefix; the run's files go to "
+                                       "<url>/<name of training.output_dir>/. null: no upload. Credentials come "
+                                       "from the environment or the provider's own config files only.")
+    endpoint_url: Optional[str] = setting(None, "Endpoint of an S3-compatible store; null: the provider's default.")
+    region: Optional[str] = setting(None, "Region of the store; null: the provider's default.")
+    checkpoints: bool = setting(True, "Upload every complete checkpoint (its completion marker last).")
+    final_model: bool = setting(True, "Upload the final model with its model card.")
+    delete_local_after_upload: bool = setting(False, "Delete a local checkpoint once its upload is verified (the "
+                                                     "newest stays remote; training.resume=auto fetches it).")
+    retries: int = setting(3, "Attempts per upload after the first, with a doubling wait (>= 0).")
+    required: bool = setting(False, "A failed upload fails the run (exit 1); false: it is reported in the log and "
+                                    "summary.json and training goes on.")
 
 
 @dataclass
@@ -225,6 +258,8 @@ class RunConfig:
     hardware: HardwareConfig = section(HardwareConfig, "Processes, nodes, DeepSpeed ZeRO and precision "
                                                        "(conf/hardware/).")
     wandb: WandbConfig = section(WandbConfig, "Weights & Biases reporting.")
+    tracking: TrackingConfig = section(TrackingConfig, "TensorBoard and MLflow.")
+    upload: UploadConfig = section(UploadConfig, "Checkpoints and the final model copied to object storage.")
     evaluation: EvaluationConfig = section(EvaluationConfig, "fai-rl-eval, and the saved-model evaluation after "
                                                              "training.")
     run_dir: Optional[str] = setting(None, "Where the run's config, metrics and summary are written; null: none.")

@@ -92,15 +92,21 @@ def _training_overrides(tree: ConfTree, training: dict, algorithm: str) -> list:
     return out
 
 
-def _s3_section(s3: dict) -> None:
-    """FAI-RL's s3 section (uploads to object storage): its keys are checked; enabled is refused, not ignored."""
+def _s3_overrides(s3: dict) -> list:
+    """FAI-RL's s3 section, mapped onto fai-rl's upload section (nothing when enabled is false)."""
     for key in s3:
         if key not in S3_KEYS:
             raise ConfigError(f"unknown key 's3.{key}' in the recipe{did_you_mean(str(key), S3_KEYS)}; valid keys "
                               f"here: {', '.join(S3_KEYS)}")
-    if s3.get("enabled"):
-        raise ConfigError("the recipe's s3 section has enabled: true, but uploading checkpoints and models to object "
-                          "storage is not supported yet; set s3.enabled: false (models stay in training.output_dir)")
+    if not s3.get("enabled"):
+        return []
+    if not s3.get("bucket"):
+        raise ConfigError("the recipe's s3 section is enabled but names no bucket; set s3.bucket")
+    url = "s3://" + "/".join(str(p).strip("/") for p in (s3["bucket"], s3.get("prefix")) if p)
+    values = {"url": url, "endpoint_url": s3.get("endpoint_url"), "region": s3.get("region"),
+              "checkpoints": s3.get("upload_checkpoints", True), "final_model": s3.get("upload_final_model", True),
+              "delete_local_after_upload": s3.get("delete_local_after_upload", False)}
+    return [f"upload.{key}={hydra_value(value)}" for key, value in values.items()]
 
 
 def _deepspeed_overrides(path) -> list:
@@ -121,8 +127,7 @@ def to_overrides(recipe: dict, tree: ConfTree) -> list:
     options = tree.group_options("algorithm")
     if algorithm not in options:
         raise ConfigError(f"'training.algorithm' in the recipe must be one of {', '.join(options)}, got {algorithm!r}")
-    _s3_section(dict(recipe.get("s3") or {}))
-    out = [f"algorithm={algorithm}"]
+    out = [f"algorithm={algorithm}", *_s3_overrides(dict(recipe.get("s3") or {}))]
     if "deepspeed_config" in training:
         out += _deepspeed_overrides(training.pop("deepspeed_config"))
     for section in ("model", "data", "wandb", "algorithm"):

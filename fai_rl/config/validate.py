@@ -11,7 +11,7 @@ from fai_rl import algorithms
 
 from .errors import ConfigError
 from .hardware import check_hardware
-from .paths import BUILTIN_PREFIX, OBJECT_STORAGE_PREFIX, RUN_PREFIX, check_model_name, newest_run_model
+from .paths import BUILTIN_PREFIX, DATA_FILE_FORMATS, RUN_PREFIX, check_model_name, is_remote, newest_run_model
 from .schema import RunConfig
 from .typed import build
 
@@ -88,12 +88,14 @@ def check_common(run: RunConfig) -> None:
                 _positive(spec.max_samples, f"data.{group}.{i}.max_samples")
     if not m.base_model_name.strip():
         raise ConfigError("'model.base_model_name' is empty; give a hub name, a local folder or builtin:tiny")
-    for where, name in [("model.base_model_name", m.base_model_name)] + [
-            (f"data.{group}.{i}.name", spec.name) for group in ("datasets", "eval_datasets")
-            for i, spec in enumerate(getattr(d, group))]:
-        if name.startswith(OBJECT_STORAGE_PREFIX):
-            raise ConfigError(f"'{where}' is '{name}': reading models and datasets from object storage (s3://) is "
-                              "not supported yet; download it and give the local path")
+    for group in ("datasets", "eval_datasets"):
+        for i, spec in enumerate(getattr(d, group)):
+            if is_remote(spec.name) and Path(spec.name).suffix.lower() not in DATA_FILE_FORMATS:
+                raise ConfigError(f"'data.{group}.{i}.name' '{spec.name}' is in object storage and must be a "
+                                  f"{'/'.join(DATA_FILE_FORMATS)} file")
+    if t.save_total_limit is not None:
+        _positive(t.save_total_limit, "training.save_total_limit")
+    _positive(run.upload.retries, "upload.retries", allow_zero=True)
     if h.deepspeed_config:  # relative to where fai-rl was launched; every rank reads the absolute path
         h.deepspeed_config = str(Path(h.deepspeed_config).expanduser().resolve())
     if m.base_model_name.startswith(RUN_PREFIX):

@@ -8,11 +8,12 @@ import datasets
 
 from fai_rl.config import hub
 from fai_rl.config.errors import ConfigError
-from fai_rl.config.paths import BUILTIN_PREFIX
+from fai_rl.config.paths import BUILTIN_PREFIX, DATA_FILE_FORMATS, is_remote
 from fai_rl.config.schema import DatasetSpec
+from fai_rl.storage.cache import cached_copy
 
 BUNDLED = Path(__file__).resolve().parent / "bundled"
-FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
+FILE_FORMATS = DATA_FILE_FORMATS
 
 
 def builtin_names() -> list:
@@ -96,6 +97,8 @@ def load_spec(spec: DatasetSpec):
     """One DatasetSpec -> datasets.Dataset (non-empty, at most max_samples rows)."""
     if spec.name.startswith(BUILTIN_PREFIX):
         ds = _load_file(_builtin_file(spec))
+    elif is_remote(spec.name):
+        ds = _load_file(cached_copy(spec.name, spec.s3_endpoint_url, spec.s3_region, "data.datasets[].name"))
     elif Path(spec.name).suffix.lower() in FILE_FORMATS:
         ds = _load_file(Path(spec.name).expanduser())
     else:

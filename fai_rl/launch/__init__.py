@@ -15,6 +15,7 @@ from fai_rl.config.derived import batch_line, launched
 from fai_rl.config.errors import WORKER_ERROR_PREFIX, ConfigError, RunFailed
 from fai_rl.config.output_dir import check_output_dir
 from fai_rl.config.schema import RunConfig
+from fai_rl.storage.remote import check_reachable
 
 from . import commands
 from .dry_run import describe
@@ -28,6 +29,12 @@ def launch(run: RunConfig) -> dict:
         print(describe(run), flush=True)
         return {"status": "dry_run"}
     check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or run.resuming)
+    if run.upload.url:
+        check_reachable(run.upload.url, run.upload.endpoint_url, run.upload.region, "upload.url")
+        if run.resuming:
+            from fai_rl.training.remote_checkpoints import fetch_newest_checkpoint  # light: fsspec, no torch
+
+            fetch_newest_checkpoint(run)  # a fresh machine continues from the copy in object storage
     if run.hardware.device == "cuda":
         from fai_rl.training.gpus import check_gpus  # heavy (torch.cuda): only for a GPU run, before it starts
 

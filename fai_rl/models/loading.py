@@ -9,15 +9,20 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
 from fai_rl.config import hub
 from fai_rl.config.errors import ConfigError
-from fai_rl.config.paths import BUILTIN_PREFIX, check_model_name
+from fai_rl.config.paths import BUILTIN_PREFIX, check_model_name, is_remote
 from fai_rl.config.schema import HardwareConfig, ModelConfig
+
+from fai_rl.storage.cache import cached_copy
 
 from .lora import adapter_base_model, is_adapter_folder, load_adapter
 from .tiny import tiny_model_path
 
 
-def resolve_model_path(name: str) -> str:
-    """builtin:tiny -> its cached folder; a local path must be a model folder; anything else is a hub name."""
+def resolve_model_path(name: str, endpoint_url: str | None = None, region: str | None = None) -> str:
+    """builtin:tiny -> its cached folder; s3://... -> its copy in the cache; a local path must be a model folder;
+    anything else is a hub name."""
+    if is_remote(name):
+        return str(cached_copy(name, endpoint_url, region, "model.base_model_name"))
     if name.startswith(BUILTIN_PREFIX):
         which = name[len(BUILTIN_PREFIX):]
         if which != "tiny":

@@ -23,7 +23,7 @@ def start(run):
     if run.wandb.base_url:
         os.environ["WANDB_BASE_URL"] = run.wandb.base_url
     return wandb.init(project=run.wandb.project, entity=run.wandb.entity,
-                      name=run.wandb.name or run.training.run_name, tags=list(run.wandb.tags),
+                      name=run.wandb.name or run.training.run_name, tags=list(run.wandb.tags), group=run.wandb.group,
                       config=redact(to_dict(run)), dir=folder, reinit="finish_previous")
 
 

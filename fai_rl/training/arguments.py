@@ -34,6 +34,12 @@ def start_process_group(run: RunConfig) -> None:
         PartialState(backend="gloo")
 
 
+def reporters(run: RunConfig) -> list:
+    """The trackers HF's Trainer reports to (TensorBoard is written by fai-rl's own callback, same tags as
+    metrics.jsonl)."""
+    return (["wandb"] if run.wandb.enabled else []) + (["mlflow"] if run.tracking.mlflow_tracking_uri else [])
+
+
 def common_args(run: RunConfig) -> dict:
     t = run.training
     eval_on = t.eval_steps is not None and bool(run.data.eval_datasets)
@@ -69,7 +75,7 @@ def common_args(run: RunConfig) -> dict:
         prediction_loss_only=t.prediction_loss_only,
         remove_unused_columns=run.data.remove_unused_columns,
         **distributed_args(run),
-        report_to=["wandb"] if run.wandb.enabled else [],
+        report_to=reporters(run),
         disable_tqdm=not t.progress_bar,
     )
 

@@ -12,24 +12,27 @@ from transformers import set_seed
 
 from fai_rl import algorithms
 from fai_rl.config.derived import batch_line, check_batch_fits
+from fai_rl.config.errors import RunFailed
 from fai_rl.config.output_dir import check_output_dir
 from fai_rl.config.schema import RunConfig
 from fai_rl.config.secrets import redact
 from fai_rl.config.validate import to_dict
 from fai_rl.models import lora
 from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, resolve_model_path
-from fai_rl.tracking import wandb_run
 from fai_rl.tracking.eval_before import EvalBefore
 from fai_rl.tracking.metrics_log import MetricsLog
 from fai_rl.tracking.model_card import resume_command, write_model_card
 from fai_rl.tracking.plot_process import CurvesPlotter
+from fai_rl.tracking.plots import CURVES_PNG
 from fai_rl.tracking.run_log import attach_log_file
 from fai_rl.tracking.summary import describe, pick_objective, write_summary
+from fai_rl.tracking.trackers import Trackers
 
 from .arguments import check_processes, common_args, held_parameters, sharded_loading
 from .checkpoints import checkpoint_step, complete_checkpoints, resolve_resume, set_aside_incomplete
 from .guards import StopSignals, guard_finite_loss
 from .resume import MarkCheckpointComplete, finish_from_checkpoint
+from .upload import UploadCheckpoints, Uploader
 
 log = logging.getLogger("fai_rl")
 
@@ -80,7 +83,7 @@ def _train(run: RunConfig, plotter) -> dict:
 
     datasets.disable_progress_bars()
     set_seed(run.training.seed)
-    model_path = resolve_model_path(run.model.base_model_name)
+    model_path = resolve_model_path(run.model.base_model_name, run.model.s3_endpoint_url, run.model.s3_region)
     tokenizer = load_tokenizer(run.model, model_path)
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
     check_batch_fits(run, len(train_ds), module.examples_per_row(run.algorithm))
@@ -89,7 +92,8 @@ def _train(run: RunConfig, plotter) -> dict:
     log.info("model loaded: %s", held_parameters(model))
     log.info("%s: %d training rows, %s eval rows; %s", run.algorithm.name, len(train_ds),
              len(eval_ds) if eval_ds else 0, batch_line(run))
-    tracker = wandb_run.start(run) if main else None
+    trackers = Trackers(run, run_dir) if main else None
+    uploader = Uploader(run) if main and run.upload.url else None
     stop_signals = None
     try:
         trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run),
@@ -97,7 +101,9 @@ def _train(run: RunConfig, plotter) -> dict:
         log.info(check_processes(run, trainer.accelerator))
         metrics_log = MetricsLog(run_dir / "metrics.jsonl")
         stop_signals = StopSignals(save_resumable=not run.training.save_only_model)  # Ctrl-C stops cleanly
-        for callback in (metrics_log, MarkCheckpointComplete(), stop_signals):
+        uploads = [UploadCheckpoints(uploader)] if uploader and run.upload.checkpoints else []
+        for callback in (metrics_log, MarkCheckpointComplete(), *uploads, stop_signals,
+                         *(trackers.callbacks() if trackers else [])):
             trainer.add_callback(callback)
         guard_finite_loss(trainer)
         if resuming and main:
@@ -124,10 +130,17 @@ def _train(run: RunConfig, plotter) -> dict:
         if main:  # the metrics are complete: the plot is drawn while the model is saved
             plotter.start(run_dir, f"{run.algorithm.name}: {run.training.run_name}")
         trainer.save_model(run.training.output_dir)
+    except BaseException:
+        if uploader:
+            uploader.finish()  # a stopped or failed run still completes the uploads of its checkpoints
+        if trackers:
+            trackers.finish([], failed=True)
+        raise
     finally:
         if stop_signals is not None:
             stop_signals.restore()
-        wandb_run.finish(tracker)
+        if trackers:
+            trackers.close_training()
     final = metrics_log.last_train_metrics()
     objective_metric = run.training.objective_metric or module.OBJECTIVE
     objective = pick_objective(objective_metric, run.training.objective_metric is not None, eval_after, final)
@@ -153,7 +166,20 @@ def _train(run: RunConfig, plotter) -> dict:
     }
     if main:
         save_outputs(trainer, tokenizer, run, summary)
+        if uploader:
+            if run.upload.final_model:
+                uploader.final_model(Path(run.training.output_dir))
+            summary["upload"] = uploader.finish()
         write_summary(run_dir / "summary.json", summary)
         plotter.finish()
+        trackers.finish([run_dir / "summary.json", run_dir / CURVES_PNG])
         print(describe(summary), flush=True)
+        check_uploads(run, summary.get("upload"))
     return summary
+
+
+def check_uploads(run: RunConfig, report) -> None:
+    """Failed uploads are reported in the log and summary.json; with upload.required they fail the run."""
+    if report and report["failed"] and run.upload.required:
+        raise RunFailed(f"{len(report['failed'])} upload(s) to {report['url']} failed (upload.required=true): "
+                        f"{report['failed'][0]['what']}: {report['failed'][0]['error']}")

@@ -1,0 +1,43 @@
+"""One place that turns a URL (plus an S3-compatible endpoint and region) into an fsspec filesystem and path."""
+from __future__ import annotations
+
+import fsspec
+
+from fai_rl.config.errors import ConfigError
+from fai_rl.config.paths import is_remote
+
+def open_url(url: str, endpoint_url: str | None = None, region: str | None = None, where: str = "url") -> tuple:
+    """(filesystem, path without a trailing slash) for `url`; credentials come from the environment or the
+    provider's own config files only."""
+    options = {}
+    if url.startswith(("s3://", "s3a://")):
+        client = {k: v for k, v in (("endpoint_url", endpoint_url), ("region_name", region)) if v}
+        if client:
+            options["client_kwargs"] = client
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **options)
+    except (ImportError, ValueError) as err:
+        raise ConfigError(f"'{where}' '{url}' cannot be opened: {err}")
+    return fs, path.rstrip("/")
+
+
+def join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p)
+
+
+def check_reachable(url: str, endpoint_url: str | None, region: str | None, where: str) -> None:
+    """Fail before training when the store or its bucket cannot be reached (wrong endpoint, missing bucket)."""
+    fs, path = open_url(url, endpoint_url, region, where)
+    top = path.split("/")[0] if is_remote(url) else path
+    try:
+        if not is_remote(url):
+            fs.makedirs(path, exist_ok=True)
+        elif not fs.exists(top):
+            raise FileNotFoundError(f"bucket '{top}' does not exist")
+    except ConfigError:
+        raise
+    except Exception as err:  # noqa: BLE001 - every client raises its own kinds
+        hint = f" (endpoint {endpoint_url})" if endpoint_url else ""
+        raise ConfigError(f"'{where}' '{url}' cannot be reached{hint}: {type(err).__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else ''}; check the bucket, the endpoint and the "
+                          "credentials in the environment")

@@ -142,3 +142,30 @@ def test_fai_rl_recipe_s3_section_uploads(store, tmp_path):
     remote = keys(client, "fai-rl/recipe-run/")
     assert "checkpoint-4/fai_rl_complete.json" in remote and "model.safetensors" in remote
     assert not (tmp_path / "models" / "recipe-run" / "checkpoint-4").exists()  # deleted once verified remotely
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_a_failed_upload_is_reported_and_fails_the_run_only_when_required(required, tmp_path):
+    """The store answers at the start but refuses the files: a file stands where the run's folder should be."""
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "blocked-run").write_text("not a folder")
+    proc = run_cli(*RUN, "training.max_steps=10", f"training.output_dir={tmp_path}/models/blocked-run",
+                   f"upload.url=file://{tmp_path}/store", "upload.retries=1", f"upload.required={str(required).lower()}",
+                   f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert {f["what"] for f in summary["upload"]["failed"]} == {"checkpoint checkpoint-10", "final model blocked-run"}
+    assert all("store/blocked-run" in f["error"] for f in summary["upload"]["failed"])
+    assert (tmp_path / "models" / "blocked-run" / "model.safetensors").exists()  # training itself completed
+    if required:
+        assert proc.returncode == 1 and "upload(s) to" in proc.stderr and "upload.required=true" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "upload of checkpoint" in proc.stderr + (tmp_path / "run").joinpath("fai-rl.log").read_text()
+
+
+def test_file_url_upload_lands_where_it_points(tmp_path):
+    proc = run_cli(*RUN, "training.max_steps=10", f"training.output_dir={tmp_path}/models/here",
+                   f"upload.url=file://{tmp_path}/store", f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "store" / "here" / "checkpoint-10" / "fai_rl_complete.json").exists()
+    assert (tmp_path / "store" / "here" / "model.safetensors").exists()

@@ -21,8 +21,9 @@ def open_url(url: str, endpoint_url: str | None = None, region: str | None = Non
     return fs, path.rstrip("/")
 
 
-def join(*parts: str) -> str:
-    return "/".join(p.strip("/") for p in parts if p)
+def join(first: str, *parts: str) -> str:
+    """first/part/part: a path (or URL) with the parts appended; the first keeps its leading slash."""
+    return "/".join([first.rstrip("/"), *(p.strip("/") for p in parts if p)])
 
 
 def check_reachable(url: str, endpoint_url: str | None, region: str | None, where: str) -> None:

@@ -70,6 +70,7 @@ class Uploader:
     def _put(self, files: list, local_root: Path, remote_root: str) -> None:
         for file in files:
             remote = join(remote_root, str(file.relative_to(local_root)))
+            self.fs.makedirs(remote.rsplit("/", 1)[0], exist_ok=True)  # a local or mounted store needs folders
             self.fs.put_file(str(file), remote)
             if self.fs.size(remote) != file.stat().st_size:
                 raise OSError(f"{remote} has {self.fs.size(remote)} bytes, the local file {file.stat().st_size}")

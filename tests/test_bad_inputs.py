@@ -33,6 +33,8 @@ CONFIG = [
     (["model.lora.enabled=true", "model.lora.r=0"], ["model.lora.r", "> 0"]),
     (["training.output_dir="], ["training.output_dir", "empty"]),
     (["algorithm.loss_type=sigmoidd"], ["algorithm.loss_type", "'sigmoid'"]),
+    (["algorithm.loss_type=[sigmoid,bco_pair]", "algorithm.loss_weights=[1.0]"],
+     ["'algorithm.loss_weights' has 1 weight(s) for 2 loss(es)", "sigmoid, bco_pair"]),
     (["algorithm=grpo", "algorithm.num_generations=3"],
      ["generation batch", "per_device_train_batch_size x training.gradient_accumulation_steps x processes",
       "16 x 1 x 1 = 16", "divisible by algorithm.num_generations (3)"]),

@@ -76,3 +76,16 @@ def test_every_schema_key_is_composed_and_overridable_without_plus(tmp_path):
             assert set(values) <= set(cfg[section]), f"{section}: keys missing from the composed config"
     run = make_run(["data.system_prompt=Be brief.", "evaluation.output=/tmp/eval.json"], tmp_path)
     assert run.data.system_prompt == "Be brief." and run.evaluation.output == "/tmp/eval.json"
+
+
+@pytest.mark.parametrize("option", group_options("algorithm"))
+def test_every_algorithm_field_can_be_overridden(option):
+    """Each field of the algorithm's Settings is in the composed config, so `algorithm.<field>=...` needs no `+`."""
+    import dataclasses
+
+    from fai_rl import algorithms
+    from fai_rl.config.compose import compose
+
+    composed = compose([f"algorithm={option}"]).algorithm
+    fields = {f.name for f in dataclasses.fields(algorithms.load(composed.trainer).Settings)}
+    assert fields <= set(composed.keys()), f"conf/algorithm/{option}.yaml lacks {sorted(fields - set(composed))}"

@@ -91,3 +91,11 @@ def test_cli_trains_from_a_local_file_with_mapped_columns(tmp_path):
     assert summary["steps"] == 3
     assert (tmp_path / "run" / "config.yaml").exists() and (tmp_path / "run" / ".hydra" / "config.yaml").exists()
     assert list((tmp_path / "logs").glob("*.log"))
+
+
+def test_a_weighted_list_of_losses_trains(tmp_path):
+    """TRL's combined losses (MPO = sigmoid + bco_pair + sft): the eval loss is their weighted sum, and it falls."""
+    summary = train(make_run(["algorithm.loss_type=[sigmoid,bco_pair,sft]", "algorithm.loss_weights=[0.8,0.2,1.0]",
+                              "training.max_steps=60", "training.progress_bar=false"], tmp_path))
+    assert summary["eval_after"]["eval_loss"] < summary["eval_before"]["eval_loss"] - 0.3
+    assert summary["eval_before"]["eval_loss"] > 3  # the sft term (a language-model loss) dominates, unlike sigmoid's 0.69

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import List, Literal, Optional, Union
 
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
@@ -20,8 +20,12 @@ class Settings(AlgorithmConfig):
     trainer: str = redefault(AlgorithmConfig, "trainer", "dpo")
     beta: float = setting(0.1, "Deviation from the reference policy (> 0; higher stays closer to it); IPO's tau "
                                "for loss_type=ipo.")
-    loss_type: LossType = setting("sigmoid", "TRL's loss names: sigmoid = DPO (Rafailov et al., 2023), ipo = IPO "
-                                             "(arXiv:2310.12036), hinge, robust, apo_zero, ...")
+    loss_type: Union[LossType, List[LossType]] = setting(
+        "sigmoid", "TRL's loss names: sigmoid = DPO (Rafailov et al., 2023), ipo = IPO (arXiv:2310.12036), hinge, "
+                   "robust, apo_zero, ...; or a list combined with loss_weights, e.g. [sigmoid, bco_pair, sft] = "
+                   "MPO (arXiv:2411.10442).")
+    loss_weights: Optional[List[float]] = setting(None, "Weights of a loss_type list, one each; null: 1 for every "
+                                                        "loss.")
     label_smoothing: float = setting(0.0, "Robust DPO / EXO: probability that a preference label is flipped, "
                                           "in [0, 0.5).")
     precompute_ref_log_probs: bool = setting(True, "Compute the reference log-probs once before training and keep "
@@ -34,6 +38,16 @@ def check(run) -> None:
         raise ConfigError(f"'algorithm.beta' must be > 0, got {a.beta}")
     if not 0.0 <= a.label_smoothing < 0.5:
         raise ConfigError(f"'algorithm.label_smoothing' must be in [0, 0.5), got {a.label_smoothing}")
+    losses = loss_types(a)
+    if not losses:
+        raise ConfigError("'algorithm.loss_type' is an empty list; give a loss name or a list of them, e.g. sigmoid")
+    if a.loss_weights is not None and len(a.loss_weights) != len(losses):
+        raise ConfigError(f"'algorithm.loss_weights' has {len(a.loss_weights)} weight(s) for {len(losses)} loss(es) "
+                          f"in algorithm.loss_type ({', '.join(losses)}); give one weight per loss")
+
+
+def loss_types(settings: Settings) -> list:
+    return list(settings.loss_type) if isinstance(settings.loss_type, list) else [settings.loss_type]
 
 
 def examples_per_row(settings: Settings) -> int:
@@ -57,7 +71,8 @@ def _trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=N
     from trl import DPOConfig, DPOTrainer  # heavy: imported when a trainer is built, not while validating
 
     a = run.algorithm
-    config = DPOConfig(**args, beta=a.beta, loss_type=[a.loss_type], label_smoothing=a.label_smoothing,
+    config = DPOConfig(**args, beta=a.beta, loss_type=loss_types(a), loss_weights=a.loss_weights,
+                       label_smoothing=a.label_smoothing,
                        precompute_ref_log_probs=a.precompute_ref_log_probs, max_length=run.data.max_length)
     return DPOTrainer(model=model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
                       processing_class=tokenizer, peft_config=peft_config, ref_model=ref_model)

@@ -27,6 +27,7 @@ def test_final_answer_finds_each_form(text, expected):
     ("1,000", "1000", True), ("42.0", "42", True), ("$42.", "42", True), ("\\frac{1}{2}", "0.5", True),
     ("3/4", "\\dfrac{3}{4}", True), ("41", "42", False), ("x = 5", "5", True), ("\\pi", "\\pi", True),
     ("\\pi", "2\\pi", False), (None, "1", False),
+    ("$\\{1,2\\}$", "$\\{2,1\\}$", True), ("$(1,2]$", "$(1,2]$", True),  # sets, intervals: math-verify
 ])
 def test_answers_match_by_value(predicted, reference, same):
     assert answers_match(predicted, reference) is same

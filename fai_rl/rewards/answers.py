@@ -1,5 +1,5 @@
 """Find the final answer in a text (GSM8K `#### 42`, MATH `\\boxed{}`, `<answer>` tags, or the last number)
-and decide whether two answers agree. Pure Python: read while validating, so no heavy imports."""
+and decide whether two answers agree (math-verify, loaded on first use: this module is read while validating)."""
 from __future__ import annotations
 
 import re
@@ -62,6 +62,13 @@ def normalise(answer: str) -> Union[Fraction, str]:
 
 
 def answers_match(predicted: Optional[str], reference: Optional[str]) -> bool:
+    """The same answer: equal as mathematics by math-verify (LaTeX, fractions, sets, units; the library TRL's own
+    accuracy reward uses), else, for answers it cannot read, equal as normalised text."""
     if predicted is None or reference is None:
         return False
+    from math_verify import parse, verify  # ~0.4 s with sympy: loaded when a reward first scores, not at validation
+
+    gold, guess = parse(reference), parse(predicted)
+    if gold and guess:
+        return bool(verify(gold, guess))
     return normalise(predicted) == normalise(reference)

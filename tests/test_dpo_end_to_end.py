@@ -99,3 +99,11 @@ def test_a_weighted_list_of_losses_trains(tmp_path):
                               "training.max_steps=60", "training.progress_bar=false"], tmp_path))
     assert summary["eval_after"]["eval_loss"] < summary["eval_before"]["eval_loss"] - 0.3
     assert summary["eval_before"]["eval_loss"] > 3  # the sft term (a language-model loss) dominates, unlike sigmoid's 0.69
+
+
+def test_f_divergence_wpo_and_tr_dpo_train(tmp_path):
+    summary = train(make_run(["algorithm.f_divergence_type=js_divergence", "algorithm.use_weighting=true",
+                              "algorithm.sync_ref_model=true", "algorithm.precompute_ref_log_probs=false",
+                              "algorithm.ref_model_sync_steps=2", "training.max_steps=4", "data.eval_datasets=[]",
+                              "training.progress_bar=false"], tmp_path))
+    assert summary["status"] == "completed" and summary["steps"] == 4

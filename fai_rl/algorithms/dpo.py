@@ -8,6 +8,7 @@ from typing import List, Literal, Optional, Union
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
 
+F_DIVERGENCE_LOSSES = ("sigmoid", "sigmoid_norm", "hinge", "ipo", "exo_pair", "robust", "discopop", "sft")
 OBJECTIVE = "eval_rewards/accuracies"  # summary metric a sweep maximises by default
 
 LossType = Literal["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
@@ -28,6 +29,19 @@ class Settings(AlgorithmConfig):
                                                         "loss.")
     label_smoothing: float = setting(0.0, "Robust DPO / EXO: probability that a preference label is flipped, "
                                           "in [0, 0.5).")
+    f_divergence_type: Literal["reverse_kl", "forward_kl", "js_divergence", "alpha_divergence"] = setting(
+        "reverse_kl", "f-DPO's divergence between policy and reference (Wang et al., 2023, arXiv:2309.16240); "
+                      "a non-default one only with the losses built on the chosen-rejected difference (sigmoid, "
+                      "sigmoid_norm, hinge, ipo, exo_pair, robust, discopop, sft).")
+    f_alpha_divergence_coef: float = setting(0.5, "alpha of alpha_divergence.")
+    use_weighting: bool = setting(False, "WPO: weight pairs by the policy's length-normalised probabilities "
+                                         "(Zhou et al., 2024, arXiv:2406.11827).")
+    sync_ref_model: bool = setting(False, "TR-DPO: move the reference towards the policy every ref_model_sync_steps "
+                                          "(Gorbatovski et al., 2024, arXiv:2404.09656); needs "
+                                          "precompute_ref_log_probs=false and no LoRA.")
+    ref_model_mixup_alpha: float = setting(0.6, "TR-DPO's alpha: reference = alpha x policy + (1 - alpha) x "
+                                                "reference, in [0, 1].")
+    ref_model_sync_steps: int = setting(512, "TR-DPO's tau: steps between reference updates (> 0).")
     precompute_ref_log_probs: bool = setting(True, "Compute the reference log-probs once before training and keep "
                                                    "no reference model (bench: same result, faster).")
 
@@ -38,6 +52,18 @@ def check(run) -> None:
         raise ConfigError(f"'algorithm.beta' must be > 0, got {a.beta}")
     if not 0.0 <= a.label_smoothing < 0.5:
         raise ConfigError(f"'algorithm.label_smoothing' must be in [0, 0.5), got {a.label_smoothing}")
+    if a.f_divergence_type != "reverse_kl":
+        plain = [name for name in loss_types(a) if name not in F_DIVERGENCE_LOSSES]
+        if plain:
+            raise ConfigError(f"'algorithm.f_divergence_type={a.f_divergence_type}' works only with the losses "
+                              f"{', '.join(F_DIVERGENCE_LOSSES)}; algorithm.loss_type has {', '.join(plain)}")
+    if a.sync_ref_model and (a.precompute_ref_log_probs or run.model.lora.enabled):
+        raise ConfigError("'algorithm.sync_ref_model' (TR-DPO) updates a reference model, which "
+                          "algorithm.precompute_ref_log_probs=true and LoRA do without: set "
+                          "algorithm.precompute_ref_log_probs=false (and model.lora.enabled=false)")
+    if not 0.0 <= a.ref_model_mixup_alpha <= 1.0 or a.ref_model_sync_steps <= 0:
+        raise ConfigError(f"'algorithm.ref_model_mixup_alpha' must be in [0, 1] (got {a.ref_model_mixup_alpha}) and "
+                          f"'algorithm.ref_model_sync_steps' > 0 (got {a.ref_model_sync_steps})")
     losses = loss_types(a)
     if not losses:
         raise ConfigError("'algorithm.loss_type' is an empty list; give a loss name or a list of them, e.g. sigmoid")
@@ -72,7 +98,10 @@ def _trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=N
 
     a = run.algorithm
     config = DPOConfig(**args, beta=a.beta, loss_type=loss_types(a), loss_weights=a.loss_weights,
-                       label_smoothing=a.label_smoothing,
+                       label_smoothing=a.label_smoothing, f_divergence_type=a.f_divergence_type,
+                       f_alpha_divergence_coef=a.f_alpha_divergence_coef, use_weighting=a.use_weighting,
+                       sync_ref_model=a.sync_ref_model, ref_model_mixup_alpha=a.ref_model_mixup_alpha,
+                       ref_model_sync_steps=a.ref_model_sync_steps,
                        precompute_ref_log_probs=a.precompute_ref_log_probs, max_length=run.data.max_length)
     return DPOTrainer(model=model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
                       processing_class=tokenizer, peft_config=peft_config, ref_model=ref_model)

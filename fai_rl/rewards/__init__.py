@@ -3,7 +3,8 @@
 `algorithm.rewards` is a list; each entry is a name or path (`accuracy`, `mypkg.rewards.score`) or a mapping
 `{_target_: name-or-path, weight: 0.5, <keyword>: <value>, ...}` whose other keys are bound as keyword arguments.
 Resolving imports the callable, so a reward that cannot be imported fails while the config is validated. Each
-resolved reward is wrapped so that a wrong number of values or a non-number fails at its first call, naming it.
+resolved reward is guarded (fai_rl.rewards.guarded): an exception, a hang past the entry's `timeout_s`, a wrong
+number of values or a non-number stops the run with one line naming it; `parallel: N` spreads it over N processes.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any, Callable
 from fai_rl.config.errors import ConfigError
 
 from .builtin import BUILTIN
+from .guarded import GuardedReward
 
 
 @dataclass
@@ -57,6 +59,17 @@ def _split_entry(entry: Any, where: str) -> tuple:
     return str(target), float(weight), kwargs
 
 
+def _guard_settings(kwargs: dict, where: str) -> dict:
+    """timeout_s and parallel, taken out of a reward entry's keyword arguments and checked."""
+    guard = {"timeout_s": kwargs.pop("timeout_s", None), "parallel": kwargs.pop("parallel", None)}
+    for key, value in guard.items():
+        if value is not None and (not isinstance(value, numbers.Real) or isinstance(value, bool) or value <= 0):
+            raise ConfigError(f"'{where}.{key}' must be a number > 0, got {value!r}")
+    if guard["parallel"] is not None and guard["parallel"] != int(guard["parallel"]):
+        raise ConfigError(f"'{where}.parallel' must be a whole number of processes, got {guard['parallel']!r}")
+    return guard
+
+
 def _load(target: str, where: str) -> Callable:
     if target in BUILTIN:
         return BUILTIN[target]
@@ -88,34 +101,6 @@ def _check_signature(fn: Callable, target: str, kwargs: dict, where: str) -> Non
                               f"its parameters: {', '.join(named)}")
 
 
-class CheckedReward:
-    """Calls a reward and checks it returned one number (or None) per completion; TRL would broadcast some errors."""
-
-    def __init__(self, name: str, fn: Callable):
-        self.__name__ = name
-        self.fn = fn
-
-    def __call__(self, prompts=None, completions=None, **kwargs):
-        values = self.fn(prompts=prompts, completions=completions, **kwargs)
-        return check_values(self.__name__, values, len(completions))
-
-
-def check_values(name: str, values: Any, expected: int) -> list:
-    if hasattr(values, "tolist"):  # numpy arrays, torch tensors
-        values = values.tolist()
-    if not isinstance(values, (list, tuple)):
-        raise ConfigError(f"reward '{name}' returned {type(values).__name__} {values!r:.60}; "
-                          f"it must return a list of {expected} numbers, one per completion")
-    if len(values) != expected:
-        raise ConfigError(f"reward '{name}' returned {len(values)} values for {expected} completions; "
-                          "it must return one number (or None) per completion")
-    for i, value in enumerate(values):
-        if value is not None and (not isinstance(value, numbers.Real) or isinstance(value, str)):
-            raise ConfigError(f"reward '{name}' returned a non-number at position {i}: {value!r:.60} "
-                              f"({type(value).__name__}); rewards must be numbers (or None to skip a completion)")
-    return [None if v is None else float(v) for v in values]
-
-
 def resolve(entries: list, where: str = "algorithm.rewards") -> list:
     """Config entries -> [Reward]: imported, keyword arguments bound, wrapped for call-time checks."""
     if not entries:
@@ -124,11 +109,13 @@ def resolve(entries: list, where: str = "algorithm.rewards") -> list:
     rewards, seen = [], {}
     for i, entry in enumerate(entries):
         target, weight, kwargs = _split_entry(entry, f"{where}.{i}")
+        guard = _guard_settings(kwargs, f"{where}.{i}")
         fn = _load(target, f"{where}.{i}")
         _check_signature(fn, target, kwargs, f"{where}.{i}")
         base = target if target in BUILTIN else getattr(fn, "__name__", target.rsplit(".", 1)[-1])
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}_{seen[base]}"
         bound = functools.partial(fn, **kwargs) if kwargs else fn
-        rewards.append(Reward(name, weight, CheckedReward(name, bound), tuple(getattr(fn, "required_columns", ()))))
+        rewards.append(Reward(name, weight, GuardedReward(name, bound, **guard),
+                              tuple(getattr(fn, "required_columns", ()))))
     return rewards

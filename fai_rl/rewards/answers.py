@@ -2,7 +2,9 @@
 and decide whether two answers agree (math-verify, loaded on first use: this module is read while validating)."""
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from fractions import Fraction
 from typing import Optional, Union
 
@@ -68,7 +70,12 @@ def answers_match(predicted: Optional[str], reference: Optional[str]) -> bool:
         return False
     from math_verify import parse, verify  # ~0.4 s with sympy: loaded when a reward first scores, not at validation
 
-    gold, guess = parse(reference), parse(predicted)
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # not a warning per call when its timeouts are off
+
+    # math-verify's own timeouts use SIGALRM, which only the main thread has; elsewhere (a reward with timeout_s
+    # runs in a thread) the reward's guard times it instead
+    limit = 5 if threading.current_thread() is threading.main_thread() else None
+    gold, guess = parse(reference, parsing_timeout=limit), parse(predicted, parsing_timeout=limit)
     if gold and guess:
-        return bool(verify(gold, guess))
+        return bool(verify(gold, guess, timeout_seconds=limit))
     return normalise(predicted) == normalise(reference)

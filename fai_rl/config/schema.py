@@ -106,8 +106,9 @@ class DataConfig:
                                            "last N tokens, longer prompt-data prompts are left out.")
     remove_unused_columns: bool = setting(False, "Passed to the trainer; GRPO needs false when a reward reads a "
                                                  "dataset column.")
-    system_prompt: Optional[str] = setting(None, "Prompt data: a system message put first (plain prompts become "
-                                                 "chat); null: none.")
+    system_prompt: Optional[str] = setting(None, "A system message put first (plain prompts become chat); for SFT "
+                                                 "one holding {prompt} is a template for the prompt text instead "
+                                                 "(the FAI-RL recipes' meaning). null: none.")
     prompt_template: Optional[str] = setting(None, "Prompt data: a template with {column} fields, e.g. "
                                                    "\"{prompt}\\nAnswer after ####.\"; null: the prompt as is.")
 

@@ -154,3 +154,12 @@ def test_check_validates_without_changing_the_run(overrides, tmp_path):
     before = copy.deepcopy(run)
     algorithms.load(run.algorithm.trainer).check(run)
     assert run == before
+
+
+def test_every_package_ships_in_the_wheel():
+    """pyproject.toml lists the packages explicitly (conf/ ships as fai_rl.conf): a new folder must be listed."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {module_name(p, PACKAGE) for p in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"

@@ -1,7 +1,7 @@
 """Two real processes on CPU: DDP, ZeRO-1, ZeRO-2 and ZeRO-3 train, save a full model, fail loudly, stop cleanly.
 
-ALGORITHMS lists each algorithm with the overrides that make a few of its steps quick; an algorithm added to the
-registry joins every multi-process test by one entry here.
+ALGORITHMS lists each algorithm with the overrides that make a few of its steps quick; CASES picks the
+algorithm x preset pairs (an algorithm added to the registry joins by an entry in both).
 """
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ ALGORITHMS = {
     "sft": ["algorithm=sft"],
 }
 HARDWARE = ["cpu2_ddp", "cpu2_zero2", "cpu2_zero3"]
-CASES = [(a, h) for a in sorted(ALGORITHMS) for h in HARDWARE] + [("dpo", "cpu2_zero1")]  # ZeRO-1: one is enough
+# DPO and GRPO on every preset; GSPO (GRPO's code path, other settings) and SFT on DDP and ZeRO-3; ZeRO-1 once
+CASES = [(a, h) for a in ("dpo", "grpo") for h in HARDWARE] + [(a, h) for a in ("gspo", "sft") for h in
+                                                                  ("cpu2_ddp", "cpu2_zero3")] + [("dpo", "cpu2_zero1")]
 STEPS = 3
 pytestmark = pytest.mark.slow
 

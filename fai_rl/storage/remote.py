@@ -1,10 +1,9 @@
 """One place that turns a URL (plus an S3-compatible endpoint and region) into an fsspec filesystem and path."""
 from __future__ import annotations
 
-import fsspec
-
 from fai_rl.config.errors import ConfigError
 from fai_rl.config.paths import is_remote
+
 
 def open_url(url: str, endpoint_url: str | None = None, region: str | None = None, where: str = "url") -> tuple:
     """(filesystem, path without a trailing slash) for `url`; credentials come from the environment or the
@@ -14,6 +13,8 @@ def open_url(url: str, endpoint_url: str | None = None, region: str | None = Non
         client = {k: v for k, v in (("endpoint_url", endpoint_url), ("region_name", region)) if v}
         if client:
             options["client_kwargs"] = client
+    import fsspec  # ~55 ms: loaded when a URL is opened, not by every `fai-rl --help` (launch imports this module)
+
     try:
         fs, path = fsspec.core.url_to_fs(url, **options)
     except (ImportError, ValueError) as err:

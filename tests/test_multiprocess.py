@@ -118,3 +118,38 @@ def test_sigterm_stops_every_worker(tmp_path):
             front.kill()
         for pid in _processes_of(tmp_path / "run"):
             os.kill(pid, signal.SIGKILL)
+
+
+def _rank_of(pid: int):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+    except OSError:
+        return None
+    return int(env[b"RANK"]) if b"RANK" in env and b"fai_rl" in open(f"/proc/{pid}/cmdline", "rb").read() else None
+
+
+def test_a_rank_killed_stops_the_job_and_is_named(tmp_path):
+    """kill -9 of rank 1 mid-training: the job ends with one line naming the killed rank, and nothing is left."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    front = subprocess.Popen([sys.executable, "-m", "fai_rl", "algorithm=grpo", "hardware=cpu2_ddp",
+                              "training.max_steps=100000", "training.progress_bar=false", "data.eval_datasets=[]",
+                              *_paths(tmp_path)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 180
+        while not (tmp_path / "run" / "metrics.jsonl").exists() and time.time() < deadline:  # training runs
+            assert front.poll() is None, front.stderr.read()[-3000:]
+            time.sleep(0.2)
+        (victim,) = [pid for pid in _processes_of(tmp_path / "run") if _rank_of(pid) == 1]
+        os.kill(victim, signal.SIGKILL)
+        assert front.wait(timeout=120) == 1
+        last = front.stderr.read().strip().splitlines()[-1]
+        assert last.startswith("fai-rl: error: training failed"), last
+        assert "worker rank 1 was killed by signal 9 (SIGKILL)" in last
+        assert not _processes_of(tmp_path / "run")
+    finally:
+        if front.poll() is None:
+            front.kill()
+        for pid in _processes_of(tmp_path / "run"):
+            os.kill(pid, signal.SIGKILL)

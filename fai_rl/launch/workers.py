@@ -14,10 +14,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from typing import Mapping, Optional
 
 FAILURE_LINE = re.compile(r"^fai-rl: (error: |worker rank \d+ failed: )")
 STOP_GRACE_S = 20.0
+RECENT_LINES = 200
+# torchrun's failure report: the first rank that failed and its exit code (negative: killed by that signal)
+ROOT_CAUSE = re.compile(r"Root Cause \(first observed failure\):.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
 
 
 class Interrupted(Exception):
@@ -95,16 +99,30 @@ class _Pump(threading.Thread):
         self.pipe, self.out = pipe, out
         self.first_failure: Optional[str] = None
         self.last_line: Optional[str] = None
+        self.recent: deque = deque(maxlen=RECENT_LINES)
 
     def run(self):
         for line in iter(self.pipe.readline, ""):
             self.out.write(line)
             self.out.flush()
             text = line.strip()
+            self.recent.append(line.rstrip("\n"))
             if text:
                 self.last_line = text
                 if self.first_failure is None and FAILURE_LINE.match(text):
                     self.first_failure = text
+
+
+def killed_rank(lines) -> Optional[str]:
+    """'worker rank R was killed by signal N' when torchrun reports a rank killed by a signal as the first failure
+    (the other ranks' errors, e.g. a reset connection, are its consequence)."""
+    match = ROOT_CAUSE.search("\n".join(lines))
+    if not match or int(match.group(2)) >= 0:
+        return None
+    signum = -int(match.group(2))
+    name = signal.Signals(signum).name if signum in signal.valid_signals() else "unknown"
+    return (f"fai-rl: worker rank {match.group(1)} was killed by signal {signum} ({name}), e.g. out of memory or "
+            "kill -9; the other ranks were stopped")
 
 
 def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
@@ -139,5 +157,6 @@ def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
     for pump in pumps:
         pump.join(timeout=5)
     stop(proc, tree, grace_s=5)  # the launcher has exited; make sure none of its workers outlive it
-    failure = pumps[1].first_failure or pumps[0].first_failure or pumps[1].last_line
+    failure = (killed_rank(pumps[1].recent) or pumps[1].first_failure or pumps[0].first_failure
+               or pumps[1].last_line)
     return proc.returncode, failure

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 from conftest import REPO, run_cli
@@ -99,11 +100,7 @@ def test_a_failing_worker_fails_the_run_with_its_error(tmp_path):
 
 
 def test_sigterm_stops_every_worker(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    front = subprocess.Popen([sys.executable, "-m", "fai_rl", "hardware=cpu2_ddp", "training.max_steps=100000",
-                              *_paths(tmp_path)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    try:
+    with _front_process(tmp_path, "training.max_steps=100000") as front:
         deadline = time.time() + 120
         while len(_processes_of(tmp_path / "run")) < 3 and time.time() < deadline:  # launcher + 2 workers
             assert front.poll() is None, front.stderr.read()[-3000:]
@@ -113,6 +110,26 @@ def test_sigterm_stops_every_worker(tmp_path):
         assert front.wait(timeout=60) == 128 + signal.SIGTERM
         assert "SIGTERM: stopped every worker" in front.stderr.read()
         assert not _processes_of(tmp_path / "run")
+
+
+def _rank_of(pid: int):
+    """RANK of a worker process (from its environment), or None."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+    except OSError:
+        return None
+    return int(env[b"RANK"]) if b"RANK" in env else None
+
+
+@contextmanager
+def _front_process(tmp_path, *args):
+    """`python -m fai_rl ARGS` on 2 CPU processes in the background; whatever is left of it is killed afterwards."""
+    front = subprocess.Popen([sys.executable, "-m", "fai_rl", "hardware=cpu2_ddp", *args, *_paths(tmp_path)],
+                             cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        yield front
     finally:
         if front.poll() is None:
             front.kill()
@@ -120,23 +137,10 @@ def test_sigterm_stops_every_worker(tmp_path):
             os.kill(pid, signal.SIGKILL)
 
 
-def _rank_of(pid: int):
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
-    except OSError:
-        return None
-    return int(env[b"RANK"]) if b"RANK" in env and b"fai_rl" in open(f"/proc/{pid}/cmdline", "rb").read() else None
-
-
 def test_a_rank_killed_stops_the_job_and_is_named(tmp_path):
     """kill -9 of rank 1 mid-training: the job ends with one line naming the killed rank, and nothing is left."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    front = subprocess.Popen([sys.executable, "-m", "fai_rl", "algorithm=grpo", "hardware=cpu2_ddp",
-                              "training.max_steps=100000", "training.progress_bar=false", "data.eval_datasets=[]",
-                              *_paths(tmp_path)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    try:
+    with _front_process(tmp_path, "algorithm=grpo", "training.max_steps=100000", "training.progress_bar=false",
+                        "data.eval_datasets=[]") as front:
         deadline = time.time() + 180
         while not (tmp_path / "run" / "metrics.jsonl").exists() and time.time() < deadline:  # training runs
             assert front.poll() is None, front.stderr.read()[-3000:]
@@ -148,8 +152,3 @@ def test_a_rank_killed_stops_the_job_and_is_named(tmp_path):
         assert last.startswith("fai-rl: error: training failed"), last
         assert "worker rank 1 was killed by signal 9 (SIGKILL)" in last
         assert not _processes_of(tmp_path / "run")
-    finally:
-        if front.poll() is None:
-            front.kill()
-        for pid in _processes_of(tmp_path / "run"):
-            os.kill(pid, signal.SIGKILL)

@@ -13,7 +13,6 @@ from fai_rl.config.schema import DatasetSpec
 from fai_rl.storage.cache import cached_copy
 
 BUNDLED = Path(__file__).resolve().parent / "bundled"
-FILE_FORMATS = DATA_FILE_FORMATS
 
 
 def builtin_names() -> list:
@@ -61,7 +60,7 @@ def check_jsonl(path: Path) -> None:
 
 
 def _load_file(path: Path):
-    fmt = FILE_FORMATS[path.suffix.lower()]
+    fmt = DATA_FILE_FORMATS[path.suffix.lower()]
     if not path.exists():
         raise ConfigError(f"dataset file {path} does not exist")
     with open(path, "rb") as f:
@@ -99,7 +98,7 @@ def load_spec(spec: DatasetSpec):
         ds = _load_file(_builtin_file(spec))
     elif is_remote(spec.name):
         ds = _load_file(cached_copy(spec.name, spec.s3_endpoint_url, spec.s3_region, "data.datasets[].name"))
-    elif Path(spec.name).suffix.lower() in FILE_FORMATS:
+    elif Path(spec.name).suffix.lower() in DATA_FILE_FORMATS:
         ds = _load_file(Path(spec.name).expanduser())
     else:
         ds = _load_hub(spec)

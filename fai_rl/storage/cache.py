@@ -27,7 +27,7 @@ def cached_copy(url: str, endpoint_url: str | None, region: str | None, where: s
     fs, path = open_url(url, endpoint_url, region, where)
     try:
         is_folder = fs.isdir(path)
-        files = [f for f in fs.find(path)] if is_folder else [path]
+        files = fs.find(path) if is_folder else [path]
         if not is_folder and not fs.exists(path):
             raise FileNotFoundError(url)
     except Exception as err:  # noqa: BLE001 - every client raises its own kinds

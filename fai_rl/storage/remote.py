@@ -36,8 +36,6 @@ def check_reachable(url: str, endpoint_url: str | None, region: str | None, wher
             fs.makedirs(path, exist_ok=True)
         elif not fs.exists(top):
             raise FileNotFoundError(f"bucket '{top}' does not exist")
-    except ConfigError:
-        raise
     except Exception as err:  # noqa: BLE001 - every client raises its own kinds
         hint = f" (endpoint {endpoint_url})" if endpoint_url else ""
         raise ConfigError(f"'{where}' '{url}' cannot be reached{hint}: {type(err).__name__}: "

@@ -34,8 +34,10 @@ def check_reachable(url: str, endpoint_url: str | None, region: str | None, wher
     try:
         if not is_remote(url):
             fs.makedirs(path, exist_ok=True)
-        elif not fs.exists(top):
-            raise FileNotFoundError(f"bucket '{top}' does not exist")
+        else:
+            fs.ls(top)  # unlike exists(), tells a store that does not answer from a missing bucket
+    except FileNotFoundError as err:
+        raise ConfigError(f"'{where}' '{url}': bucket '{top}' does not exist ({err}); create it or fix the URL")
     except Exception as err:  # noqa: BLE001 - every client raises its own kinds
         hint = f" (endpoint {endpoint_url})" if endpoint_url else ""
         raise ConfigError(f"'{where}' '{url}' cannot be reached{hint}: {type(err).__name__}: "

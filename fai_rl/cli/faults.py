@@ -18,6 +18,7 @@ from pathlib import Path
 
 from safetensors.numpy import load_file
 
+from fai_rl.launch.workers import descendants
 from fai_rl.training.checkpoints import complete_checkpoints
 
 
@@ -33,31 +34,61 @@ def start(args: list, log: Path) -> subprocess.Popen:
                                 env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
 
+def kill_job(proc: subprocess.Popen) -> None:
+    """SIGKILL the front process and every process below it at once (the launcher and its workers run in sessions
+    of their own, so a process-group kill would miss them): the whole job dies as on a lost machine."""
+    tree = descendants(proc.pid)
+    for pid in [proc.pid, *tree]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
 def newest_step(out: Path) -> int:
     done = complete_checkpoints(out)
     return int(done[-1].name.split("-")[1]) if done else 0
 
 
+def kill_points(kills: int, steps: int, save_steps: int, rng: random.Random) -> list:
+    """The checkpoint after which each kill comes: distinct, rising, and each at least two checkpoints before the
+    end, so that a run never finishes before its kill lands."""
+    candidates = list(range(save_steps, steps - 2 * save_steps + 1, save_steps))
+    if len(candidates) < kills:
+        raise SystemExit(f"faults: {kills} kills need {kills} checkpoints at least two saves before the end; "
+                         f"--steps {steps} with --save-steps {save_steps} has {len(candidates)}: raise --steps or "
+                         "lower --save-steps")
+    return sorted(rng.sample(candidates, kills))
+
+
+def wait_for_checkpoint(proc: subprocess.Popen, out: Path, target: int) -> float:
+    """Wait until checkpoint `target` (or a later one) is complete; return the seconds between the last two new
+    checkpoints seen (how long one save interval takes now), or 0 when fewer than two were seen."""
+    seen, times, deadline = newest_step(out), [], time.time() + 900
+    while proc.poll() is None and seen < target and time.time() < deadline:
+        time.sleep(0.05)
+        step = newest_step(out)
+        if step != seen:
+            seen, times = step, [*times[-1:], time.time()]
+    return times[-1] - times[0] if len(times) == 2 else 0.0
+
+
 def run_with_kills(work: Path, kills: int, steps: int, save_steps: int, extra: list, rng: random.Random) -> tuple:
-    out, survived, attempt = work / "model", 0, 0
-    while True:
-        attempt += 1
+    out, points = work / "model", kill_points(kills, steps, save_steps, rng)
+    for attempt, target in enumerate(points, start=1):
         proc = start(overrides(steps, save_steps, out, work / f"run{attempt}", extra), work / "faulty.log")
-        if survived < kills:
-            reached = newest_step(out)
-            deadline = time.time() + 600
-            while proc.poll() is None and newest_step(out) <= reached and time.time() < deadline:
-                time.sleep(0.05)  # let it make progress past the last checkpoint ...
-            time.sleep(rng.uniform(0.0, 1.5))  # ... then kill it at a random later moment
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                survived += 1
-                print(f"  kill {survived}: SIGKILL after checkpoint {newest_step(out)}", flush=True)
-                continue
-        if proc.wait() != 0:
-            raise SystemExit(f"faults: the resumed run failed; see {work / 'faulty.log'}")
-        return out, survived
+        interval = wait_for_checkpoint(proc, out, target) or 0.5
+        time.sleep(rng.uniform(0.0, 0.5) * interval)  # a random moment of the next save interval (maybe mid-save)
+        if proc.poll() is not None:
+            raise SystemExit(f"faults: the run ended (exit {proc.returncode}) before kill {attempt}; see "
+                             f"{work / 'faulty.log'}")
+        kill_job(proc)
+        print(f"  kill {attempt}: SIGKILL of the whole job after checkpoint {newest_step(out)}", flush=True)
+    proc = start(overrides(steps, save_steps, out, work / f"run{kills + 1}", extra), work / "faulty.log")
+    if proc.wait() != 0:
+        raise SystemExit(f"faults: the resumed run failed; see {work / 'faulty.log'}")
+    return out, kills
 
 
 def compare(a: Path, b: Path) -> float:

@@ -23,6 +23,7 @@ CONFIG = [
     (["training.gradient_checkpointing=maybe"], ["training.gradient_checkpointing", "true/false"]),
     (["hardware.zero_stage=5"], ["hardware.zero_stage", "one of 0, 1, 2, 3"]),
     (["training.learning_rate=0"], ["training.learning_rate", "> 0"]),
+    (["training.watchdog_s=-5"], ["training.watchdog_s", ">= 0"]),
     (["training.learning_rate=-1e-5"], ["training.learning_rate", "> 0"]),
     (["training.per_device_train_batch_size=0"], ["training.per_device_train_batch_size", "> 0"]),
     (["data.max_prompt_length=64", "data.max_length=64"], ["data.max_prompt_length", "data.max_length"]),

@@ -11,6 +11,7 @@ from fai_rl.config import deepspeed as deepspeed_config
 from fai_rl.config.derived import check_batch_fits
 from fai_rl.launch import commands
 from fai_rl.training.arguments import distributed_args
+from fai_rl.training.stuck_ranks import stuck_message
 
 
 def _dry_run(tmp_path, *args, env=None):
@@ -113,6 +114,21 @@ def test_launch_command_for_cpu_ddp(tmp_path):
     line = " ".join(argv)
     assert "--multi_gpu --num_processes 2" in line and "--use_deepspeed" not in line and "--cpu" not in argv
     assert argv[-3:] == ["-m", "fai_rl.training.worker", str(tmp_path / "run")]
+    assert f"--tee 3 --log_dir {tmp_path / 'run' / 'ranks'}" in line  # each rank's output kept, also after kill -9
+
+
+def _report(rank, waiting, where):
+    return {"rank": rank, "watchdog_s": 30.0, "last_step": 7, "where": where, "waiting_in_collective": waiting}
+
+
+def test_the_watchdog_names_the_ranks_not_waiting_in_a_collective(tmp_path):
+    """The front process's line from the watchdog reports of the ranks (tests/test_multiprocess.py hangs one)."""
+    mixed = stuck_message([_report(0, True, "all_gather (x.py:1)"), _report(1, False, "score (r.py:9)")], 3, tmp_path)
+    assert "no training step completed in 30 s (training.watchdog_s) after step 7" in mixed
+    assert "stuck: rank 1 at score (r.py:9); waiting for it in a collective: rank 0 at all_gather (x.py:1)" in mixed
+    assert "no report from rank(s) 2" in mixed
+    everyone = stuck_message([_report(0, True, "a (x.py:1)"), _report(1, True, "b (x.py:2)")], 2, tmp_path)
+    assert "every rank waits in a collective (a communication hang?): rank 0 at a (x.py:1); rank 1 at b" in everyone
 
 
 BAD_HARDWARE = [

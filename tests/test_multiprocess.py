@@ -16,6 +16,9 @@ from contextlib import contextmanager
 import pytest
 from conftest import REPO, run_cli
 
+from fai_rl.launch.workers import alive, descendants
+from fai_rl.training.checkpoints import checkpoint_step, complete_checkpoints
+
 ALGORITHMS = {
     "dpo": ["algorithm=dpo"],
     "grpo": ["algorithm=grpo"],
@@ -124,7 +127,8 @@ def _rank_of(pid: int):
 
 @contextmanager
 def _front_process(tmp_path, *args):
-    """`python -m fai_rl ARGS` on 2 CPU processes in the background; whatever is left of it is killed afterwards."""
+    """`python -m fai_rl ARGS` on 2 CPU processes in the background (in tmp_path, so a module there can be a reward);
+    whatever is left of it is killed afterwards."""
     front = subprocess.Popen([sys.executable, "-m", "fai_rl", "hardware=cpu2_ddp", *args, *_paths(tmp_path)],
                              cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
@@ -137,18 +141,86 @@ def _front_process(tmp_path, *args):
             os.kill(pid, signal.SIGKILL)
 
 
-def test_a_rank_killed_stops_the_job_and_is_named(tmp_path):
-    """kill -9 of rank 1 mid-training: the job ends with one line naming the killed rank, and nothing is left."""
-    with _front_process(tmp_path, "algorithm=grpo", "training.max_steps=100000", "training.progress_bar=false",
-                        "data.eval_datasets=[]") as front:
-        deadline = time.time() + 180
-        while not (tmp_path / "run" / "metrics.jsonl").exists() and time.time() < deadline:  # training runs
-            assert front.poll() is None, front.stderr.read()[-3000:]
-            time.sleep(0.2)
+def _job_tree(front, until) -> dict:
+    """Every process below the front process (pid -> start time) seen while `until()` is false and it runs."""
+    tree: dict = {}
+    while not until() and front.poll() is None:
+        tree.update(descendants(front.pid))
+        time.sleep(0.1)
+    return tree
+
+
+def _left_running(tree: dict) -> list:
+    """The processes of `tree` still running (the same process: its start time is compared, pids are reused)."""
+    return [pid for pid, started in tree.items() if alive(pid, started)]
+
+
+GRPO_QUICK = ["algorithm=grpo", "training.max_steps=100000", "training.progress_bar=false", "data.eval_datasets=[]"]
+
+
+def test_a_rank_killed_stops_the_job_within_30_s_and_the_newest_checkpoint_resumes(tmp_path):
+    """kill -9 of rank 1 mid-training: within 30 s the job ends with one line naming the killed rank and its last
+    output, no process of the job is left, and resume=auto continues from the newest complete checkpoint."""
+    resumable = ["training.save_steps=2", "training.save_only_model=false"]
+    with _front_process(tmp_path, *GRPO_QUICK, *resumable) as front:
+        tree = _job_tree(front, until=lambda: complete_checkpoints(tmp_path / "model"))
+        assert complete_checkpoints(tmp_path / "model"), front.stderr.read()[-3000:]
         (victim,) = [pid for pid in _processes_of(tmp_path / "run") if _rank_of(pid) == 1]
+        killed_at = time.time()
         os.kill(victim, signal.SIGKILL)
-        assert front.wait(timeout=120) == 1
+        tree.update(_job_tree(front, until=lambda: time.time() > killed_at + 60))
+        assert front.wait(timeout=5) == 1
+        took = time.time() - killed_at
         last = front.stderr.read().strip().splitlines()[-1]
-        assert last.startswith("fai-rl: error: training failed"), last
-        assert "worker rank 1 was killed by signal 9 (SIGKILL)" in last
-        assert not _processes_of(tmp_path / "run")
+    assert took < 30, f"the job took {took:.0f} s to stop"
+    assert last.startswith("fai-rl: error: training failed"), last
+    assert "worker rank 1 was killed by signal 9 (SIGKILL)" in last
+    (rank1_log,) = (tmp_path / "run" / "ranks").glob("*/attempt_0/1/stderr.log")  # torchrun's copy of its output
+    assert [ln for ln in rank1_log.read_text().splitlines() if ln.strip()][-1].strip() in last
+    assert not _left_running(tree)
+
+    newest = complete_checkpoints(tmp_path / "model")[-1]
+    target = checkpoint_step(newest) + 1
+    proc = run_cli("hardware=cpu2_ddp", *GRPO_QUICK, *resumable, "training.resume=auto",
+                   f"training.max_steps={target}", f"hydra.run.dir={tmp_path}/resumed",
+                   f"training.output_dir={tmp_path}/model", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "resumed" / "summary.json").read_text())
+    assert summary["resumed_from"] == str(newest) and summary["steps"] == target
+
+
+HANGING_REWARD = """
+import os
+import time
+
+CALLS = []
+
+
+def hang_on_rank_1(completions, **kwargs):
+    CALLS.append(len(completions))
+    if os.environ.get("RANK") == "1" and len(CALLS) > 1:
+        time.sleep(3600)  # its second call never returns
+    return [float(len(c)) for c in completions]
+"""
+
+
+def test_the_watchdog_names_a_hung_rank_and_where_it_was(tmp_path):
+    """Rank 1 hangs in its reward: after training.watchdog_s both ranks' stacks are written, the job ends with one
+    line naming rank 1 (the reward) as stuck and rank 0 as waiting in a collective, and nothing is left running."""
+    (tmp_path / "hanging_reward.py").write_text(HANGING_REWARD)
+    with _front_process(tmp_path, *GRPO_QUICK, "algorithm.rewards=[hanging_reward.hang_on_rank_1]",
+                        "training.watchdog_s=15") as front:
+        started = time.time()
+        tree = _job_tree(front, until=lambda: time.time() > started + 240)
+        assert front.wait(timeout=5) == 1
+        last = front.stderr.read().strip().splitlines()[-1]
+    assert last.startswith("fai-rl: error: training failed"), last
+    assert "watchdog: no training step completed in 15 s (training.watchdog_s)" in last
+    assert "stuck: rank 1 at hang_on_rank_1 (" in last and "hanging_reward.py:" in last
+    assert "waiting for it in a collective: rank 0 at " in last
+    watchdog = tmp_path / "run" / "watchdog"
+    assert "hang_on_rank_1" in (watchdog / "rank-1-stacks.txt").read_text()
+    assert "torch/distributed" in (watchdog / "rank-0-stacks.txt").read_text()
+    (run_log,) = (tmp_path / "logs").glob("*.log")
+    assert "watchdog: rank 0 stacks" in run_log.read_text() and "watchdog: rank 1 stacks" in run_log.read_text()
+    assert not _left_running(tree)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import List, Literal, Optional, Union
 
 MISSING = "???"
+GPU_WATCHDOG_S = 1800.0  # training.watchdog_s when null on CUDA: far above any step of the GPU presets
 
 
 def setting(default, help_text: str):
@@ -151,6 +152,9 @@ class TrainingConfig:
     objective_metric: Optional[str] = setting(None, "Summary metric a sweep optimises; null: the algorithm's "
                                                     "OBJECTIVE (dpo: eval_rewards/accuracies).")
     progress_bar: bool = setting(True, "Show progress bars; false: quiet logs for CI and batch jobs.")
+    watchdog_s: Optional[float] = setting(None, "Stop the job when no training step completes in this many seconds "
+                                                "(clock from train begin), writing every rank's stacks and naming "
+                                                "the stuck rank(s); 0: off; null: 1800 on CUDA, off on CPU.")
 
 
 @dataclass
@@ -280,6 +284,13 @@ class RunConfig:
         if self.training.fp16 is not None:
             return self.training.fp16
         return self.hardware.mixed_precision == "fp16"
+
+    @property
+    def watchdog_seconds(self) -> float:
+        """training.watchdog_s, or its default for the device: generous on a GPU, off on CPU (0)."""
+        if self.training.watchdog_s is not None:
+            return self.training.watchdog_s
+        return GPU_WATCHDOG_S if self.hardware.device == "cuda" else 0.0
 
     @property
     def world_size(self) -> int:

@@ -95,6 +95,8 @@ def check_common(run: RunConfig) -> None:
                                   f"{'/'.join(DATA_FILE_FORMATS)} file")
     if t.save_total_limit is not None:
         _positive(t.save_total_limit, "training.save_total_limit")
+    if t.watchdog_s is not None:
+        _positive(t.watchdog_s, "training.watchdog_s", allow_zero=True)
     _positive(run.upload.retries, "upload.retries", allow_zero=True)
     if h.deepspeed_config:  # relative to where fai-rl was launched; every rank reads the absolute path
         h.deepspeed_config = str(Path(h.deepspeed_config).expanduser().resolve())

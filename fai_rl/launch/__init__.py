@@ -16,6 +16,7 @@ from fai_rl.config.errors import WORKER_ERROR_PREFIX, ConfigError, RunFailed
 from fai_rl.config.output_dir import check_output_dir
 from fai_rl.config.schema import RunConfig
 from fai_rl.storage.remote import check_reachable
+from fai_rl.training.stuck_ranks import clear_reports, read_reports, stuck_message
 
 from . import commands
 from .dry_run import describe
@@ -57,12 +58,17 @@ def launch_workers(run: RunConfig) -> dict:
     where = f"{run.hardware.num_processes} of {run.world_size} processes" if run.hardware.num_nodes > 1 else \
         f"{run.world_size} processes"
     print(f"fai-rl: launching {where}: {commands.shell_line(argv, extra)}", flush=True)
+    clear_reports(run.run_dir)
     try:
         code, failure = run_supervised(argv, {**os.environ, **extra})
     except Interrupted as stop:
         print(f"fai-rl: {stop}: stopped every worker", file=sys.stderr, flush=True)
         sys.exit(128 + stop.signum)
     if code != 0:
+        stuck = read_reports(run.run_dir)  # the watchdog found a hang: its reports name the stuck rank(s)
+        if stuck:
+            raise RunFailed(f"training failed (launcher exit code {code}): "
+                            f"{stuck_message(stuck, run.world_size, run.run_dir)}")
         if failure and failure.startswith(WORKER_ERROR_PREFIX):
             raise ConfigError(failure[len(WORKER_ERROR_PREFIX):])
         reason = (failure or "no error line").removeprefix("fai-rl: ")

@@ -18,6 +18,9 @@ from fai_rl.config.schema import RunConfig
 
 DEFAULT_PORT = 29500
 WORKER_MODULE = "fai_rl.training.worker"
+RANK_OUTPUT_DIR = "ranks"  # <run_dir>/ranks/: torchrun's copy of each rank's stdout and stderr (its --tee)
+# each console line of a worker starts with its global rank, so the front process knows who said what
+RANK_LINE_PREFIX = "[rank${rank}]: "
 IP_PLACEHOLDER = "<main_process_ip>"
 
 
@@ -83,12 +86,15 @@ def launch_argv(run: RunConfig, rdzv: Rendezvous, machine_rank: Optional[int] = 
         rank = rdzv.machine_rank if machine_rank is None else machine_rank
         argv += ["--machine_rank", str(rank), "--main_process_ip", rdzv.main_process_ip or IP_PLACEHOLDER]
     argv += ["--main_process_port", str(rdzv.main_process_port)]
-    return argv + ["-m", WORKER_MODULE, str(Path(run.run_dir).resolve())]
+    run_dir = Path(run.run_dir).resolve()
+    argv += ["--tee", "3", "--log_dir", str(run_dir / RANK_OUTPUT_DIR)]  # each rank's output, also after a kill -9
+    return argv + ["-m", WORKER_MODULE, str(run_dir)]
 
 
 def worker_env(run: RunConfig, base: Mapping[str, str] = os.environ) -> dict:
-    """Variables the workers need beyond the inherited ones: the package on the path, a compile cache, live output."""
-    extra = {"PYTHONUNBUFFERED": "1"}
+    """Variables the workers need beyond the inherited ones: the package on the path, a compile cache, live output
+    with each line prefixed by its rank."""
+    extra = {"PYTHONUNBUFFERED": "1", "TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE": RANK_LINE_PREFIX}
     package_root = str(Path(__file__).resolve().parent.parent.parent)
     paths = [p for p in base.get("PYTHONPATH", "").split(os.pathsep) if p]
     if package_root not in paths:

@@ -20,6 +20,8 @@ from typing import Mapping, Optional
 FAILURE_LINE = re.compile(r"^fai-rl: (error: |worker rank \d+ failed: )")
 STOP_GRACE_S = 20.0
 RECENT_LINES = 200
+RANK_LAST_LINES = 5  # a dead rank's last lines of output, in the error that names it
+RANK_LINE = re.compile(r"^\[rank(\d+)\]: ?")  # commands.RANK_LINE_PREFIX: torchrun's tee marks each worker line
 # torchrun's failure report: the first rank that failed and its exit code (negative: killed by that signal)
 ROOT_CAUSE = re.compile(r"Root Cause \(first observed failure\):.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
 
@@ -62,7 +64,7 @@ def descendants(pid: int) -> dict:
     return found
 
 
-def _alive(pid: int, started: Optional[str] = None) -> bool:
+def alive(pid: int, started: Optional[str] = None) -> bool:
     """Still running (not a zombie), and the same process when its start time is given (pids are reused)."""
     fields = _stat(pid)
     return bool(fields) and fields[0] != "Z" and (started is None or fields[19] == started)
@@ -81,18 +83,19 @@ def stop(proc: subprocess.Popen, tree: dict, grace_s: float = STOP_GRACE_S) -> N
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     deadline = time.time() + grace_s
-    while time.time() < deadline and (proc.poll() is None or any(_alive(*p) for p in tree.items())):
+    while time.time() < deadline and (proc.poll() is None or any(alive(*p) for p in tree.items())):
         time.sleep(0.2)
     if proc.poll() is None:
         _kill(proc.pid)
     for pid, started in tree.items():
-        if _alive(pid, started):
+        if alive(pid, started):
             _kill(pid)
     proc.wait()
 
 
 class _Pump(threading.Thread):
-    """Copy one pipe to our stream line by line, remembering the first failure line and the last line."""
+    """Copy one pipe to our stream line by line, remembering the first failure line, the last line and each rank's
+    last lines."""
 
     def __init__(self, pipe, out):
         super().__init__(daemon=True)
@@ -100,29 +103,34 @@ class _Pump(threading.Thread):
         self.first_failure: Optional[str] = None
         self.last_line: Optional[str] = None
         self.recent: deque = deque(maxlen=RECENT_LINES)
+        self.by_rank: dict = {}  # rank -> deque of its last non-empty lines
 
     def run(self):
         for line in iter(self.pipe.readline, ""):
             self.out.write(line)
             self.out.flush()
-            text = line.strip()
+            rank = RANK_LINE.match(line)
+            text = (line[rank.end():] if rank else line).strip()
             self.recent.append(line.rstrip("\n"))
             if text:
                 self.last_line = text
+                if rank:
+                    self.by_rank.setdefault(int(rank.group(1)), deque(maxlen=RANK_LAST_LINES)).append(text)
                 if self.first_failure is None and FAILURE_LINE.match(text):
                     self.first_failure = text
 
 
-def killed_rank(lines) -> Optional[str]:
-    """'worker rank R was killed by signal N' when torchrun reports a rank killed by a signal as the first failure
-    (the other ranks' errors, e.g. a reset connection, are its consequence)."""
+def killed_rank(lines, last_lines: Mapping[int, list]) -> Optional[str]:
+    """'worker rank R was killed by signal N ...; its last lines: ...' when torchrun reports a rank killed by a
+    signal as the first failure (the other ranks' errors, e.g. a reset connection, are its consequence)."""
     match = ROOT_CAUSE.search("\n".join(lines))
     if not match or int(match.group(2)) >= 0:
         return None
-    signum = -int(match.group(2))
+    rank, signum = int(match.group(1)), -int(match.group(2))
     name = signal.Signals(signum).name if signum in signal.valid_signals() else "unknown"
-    return (f"fai-rl: worker rank {match.group(1)} was killed by signal {signum} ({name}), e.g. out of memory or "
-            "kill -9; the other ranks were stopped")
+    said = " | ".join(last_lines.get(rank, [])) or "(none)"
+    return (f"fai-rl: worker rank {rank} was killed by signal {signum} ({name}), e.g. out of memory or "
+            f"kill -9; the other ranks were stopped; its last lines of output: {said}")
 
 
 def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
@@ -157,6 +165,7 @@ def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
     for pump in pumps:
         pump.join(timeout=5)
     stop(proc, tree, grace_s=5)  # the launcher has exited; make sure none of its workers outlive it
-    failure = (killed_rank(pumps[1].recent) or pumps[1].first_failure or pumps[0].first_failure
+    last_lines = {**pumps[0].by_rank, **pumps[1].by_rank}  # its log lines (stderr) rather than its prints
+    failure = (killed_rank(pumps[1].recent, last_lines) or pumps[1].first_failure or pumps[0].first_failure
                or pumps[1].last_line)
     return proc.returncode, failure

@@ -11,7 +11,7 @@ import yaml
 from transformers import set_seed
 
 from fai_rl import algorithms
-from fai_rl.config.derived import batch_line, check_batch_fits
+from fai_rl.config.derived import batch_line, check_batch_fits, launched
 from fai_rl.config.errors import RunFailed
 from fai_rl.config.output_dir import check_output_dir
 from fai_rl.config.schema import RunConfig
@@ -33,6 +33,7 @@ from .checkpoints import checkpoint_step, complete_checkpoints, resolve_resume, 
 from .guards import StopSignals, guard_finite_loss
 from .resume import MarkCheckpointComplete, finish_from_checkpoint
 from .upload import UploadCheckpoints, Uploader
+from .watchdog import Watchdog
 
 log = logging.getLogger("fai_rl")
 
@@ -94,7 +95,7 @@ def _train(run: RunConfig, plotter) -> dict:
              len(eval_ds) if eval_ds else 0, batch_line(run))
     trackers = Trackers(run, run_dir) if main else None
     uploader = Uploader(run) if main and run.upload.url else None
-    stop_signals = None
+    stop_signals = watchdog = None
     try:
         trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run),
                                        peft_config=peft_config)
@@ -102,9 +103,13 @@ def _train(run: RunConfig, plotter) -> dict:
         metrics_log = MetricsLog(run_dir / "metrics.jsonl")
         stop_signals = StopSignals(save_resumable=not run.training.save_only_model)  # Ctrl-C stops cleanly
         uploads = [UploadCheckpoints(uploader)] if uploader and run.upload.checkpoints else []
-        for callback in (metrics_log, MarkCheckpointComplete(), *uploads, stop_signals,
+        if run.watchdog_seconds:  # a step that never ends stops the job with every rank's stacks
+            watchdog = Watchdog(run.watchdog_seconds, run_dir, int(os.environ.get("RANK", "0")), run.world_size,
+                                in_process=not launched(run))
+        for callback in (metrics_log, MarkCheckpointComplete(), *uploads, stop_signals, watchdog,
                          *(trackers.callbacks() if trackers else [])):
-            trainer.add_callback(callback)
+            if callback is not None:
+                trainer.add_callback(callback)
         guard_finite_loss(trainer)
         if resuming and main:
             set_aside_incomplete(run.training.output_dir)
@@ -137,6 +142,8 @@ def _train(run: RunConfig, plotter) -> dict:
             trackers.finish([], failed=True)
         raise
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         if stop_signals is not None:
             stop_signals.restore()
         if trackers:

@@ -19,6 +19,8 @@ def test_every_config_composes_and_validates(group, option, tmp_path):
     overrides = [f"{group}={option}"]
     if group == "model" and option != "tiny":
         overrides.append("hardware=gpu")
+    if (group, option) == ("hardware", "gpu8_vllm_server"):  # its reserved GPU serves vLLM, which needs GRPO/GSPO
+        overrides += ["experiment=grpo_qwen2_5_1_5b_gsm8k_vllm_server"]
     run = make_run(overrides, tmp_path)
     if group in ("model", "data", "algorithm", "hardware"):
         assert getattr(run, group) is not None

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any, List, Literal, Optional
 
 from fai_rl.config.errors import ConfigError
-from fai_rl.config.schema import AlgorithmConfig, redefault, setting
+from fai_rl.config.generation import SERVER_HOST, GenerationConfig, check_generation, memory_fraction
+from fai_rl.config.schema import AlgorithmConfig, redefault, section, setting
 from fai_rl.data.templates import template_fields
 from fai_rl.rewards import resolve
 from fai_rl.rewards.builtin import answer_accuracy
@@ -49,6 +50,8 @@ class Settings(AlgorithmConfig):
                                                       "the loss.")
     rewards: List[Any] = setting(["accuracy"], "Rewards summed into one: built-in names, dotted paths of "
                                                "callables, or {_target_: ..., weight: ..., <kwarg>: ...}.")
+    generation: GenerationConfig = section(GenerationConfig, "How completions are sampled: transformers' generate "
+                                                             "or vLLM on GPUs (colocated or a server).")
 
     def __post_init__(self):
         if self.group_size is not None:  # the seed's name wins: it is what a seed recipe sets
@@ -75,14 +78,18 @@ def check(run) -> None:
         raise ConfigError(f"'algorithm.beta' must be >= 0 (0: no KL term, no reference model), got {a.beta}")
     if a.loss_type == "luspo" and a.importance_sampling_level != "sequence":
         raise ConfigError("'algorithm.loss_type' luspo needs algorithm.importance_sampling_level=sequence")
-    steps, steps_name = ((a.steps_per_generation, "algorithm.steps_per_generation") if a.steps_per_generation
-                         else (t.gradient_accumulation_steps, "training.gradient_accumulation_steps"))
-    batch = t.per_device_train_batch_size * steps * run.world_size
-    if batch % a.num_generations:
-        raise ConfigError(
-            f"the generation batch, training.per_device_train_batch_size x {steps_name} x processes = "
-            f"{t.per_device_train_batch_size} x {steps} x {run.world_size} = {batch}, must be divisible by "
-            f"{group} ({a.num_generations}); e.g. per_device_train_batch_size={a.num_generations}")
+    check_generation(run)
+    if a.generation.batch_size is not None:
+        check_generation_batch(run, group)
+    else:
+        steps, steps_name = ((a.steps_per_generation, "algorithm.steps_per_generation") if a.steps_per_generation
+                             else (t.gradient_accumulation_steps, "training.gradient_accumulation_steps"))
+        batch = t.per_device_train_batch_size * steps * run.world_size
+        if batch % a.num_generations:
+            raise ConfigError(
+                f"the generation batch, training.per_device_train_batch_size x {steps_name} x processes = "
+                f"{t.per_device_train_batch_size} x {steps} x {run.world_size} = {batch}, must be divisible by "
+                f"{group} ({a.num_generations}); e.g. per_device_train_batch_size={a.num_generations}")
     eval_batch = t.per_device_eval_batch_size * run.world_size
     if d.eval_datasets and eval_batch % a.num_generations:
         raise ConfigError(
@@ -96,6 +103,20 @@ def check(run) -> None:
     if d.prompt_template is not None:
         template_fields(d.prompt_template)
     resolve(a.rewards)
+
+
+def check_generation_batch(run, group: str) -> None:
+    """algorithm.generation.batch_size: whole training batches of all processes, whole groups."""
+    size, t = run.algorithm.generation.batch_size, run.training
+    step = t.per_device_train_batch_size * run.world_size
+    if size % step:
+        raise ConfigError(
+            f"'algorithm.generation.batch_size' ({size}) must be divisible by the training batch of all processes, "
+            f"training.per_device_train_batch_size x processes = {t.per_device_train_batch_size} x {run.world_size} "
+            f"= {step}")
+    if size % run.algorithm.num_generations:
+        raise ConfigError(f"'algorithm.generation.batch_size' ({size}) must be divisible by {group} "
+                          f"({run.algorithm.num_generations}): a round generates whole groups")
 
 
 def examples_per_row(settings: Settings) -> int:
@@ -130,7 +151,23 @@ def grpo_config_args(run, reward_weights: list) -> dict:
         mask_truncated_completions=a.mask_truncated_completions,
         reward_weights=reward_weights,
         log_completions=False,
+        **generation_args(run),
     )
+
+
+def generation_args(run) -> dict:
+    """TRL's generation fields from algorithm.generation (its vLLM fields only when vLLM samples)."""
+    g = run.algorithm.generation
+    args = dict(generation_batch_size=g.batch_size)
+    if g.backend == "hf":
+        return args
+    args.update(use_vllm=True, vllm_mode=g.vllm_mode, vllm_max_model_length=run.data.max_length,
+                vllm_importance_sampling_correction=g.importance_sampling_correction)
+    if g.vllm_mode == "colocate":
+        return dict(args, vllm_gpu_memory_utilization=memory_fraction(g),
+                    vllm_tensor_parallel_size=g.tensor_parallel_size, vllm_enable_sleep_mode=g.sleep_mode)
+    return dict(args, vllm_server_host=SERVER_HOST, vllm_server_port=g.server_port,
+                vllm_server_timeout=g.server_timeout_s)
 
 
 def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from .errors import ConfigError
+from .generation import uses_server
 from .schema import RunConfig
 
 
 def launched(run: RunConfig) -> bool:
-    """True when the run goes through `accelerate launch` (several processes or DeepSpeed), not in-process."""
-    return run.world_size > 1 or run.hardware.zero_stage > 0
+    """True when the run goes through `accelerate launch` (several processes, DeepSpeed, or beside a vLLM server,
+    whose GPUs the training processes must not see), not in-process."""
+    return run.world_size > 1 or run.hardware.zero_stage > 0 or uses_server(run)
 
 
 def precision(run: RunConfig) -> str:

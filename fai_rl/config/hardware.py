@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .deepspeed import read_user_config, user_stage
 from .errors import ConfigError
+from .generation import uses_server
 
 ADAMW_OPTIMS = ("adamw_torch", "adamw_torch_fused", "adamw_hf", "adamw")
 
@@ -12,6 +13,8 @@ def check_hardware(run) -> None:
     for name in ("num_processes", "num_nodes"):
         if getattr(h, name) <= 0:
             raise ConfigError(f"'hardware.{name}' must be > 0, got {getattr(h, name)}")
+    if h.vllm_gpus:
+        check_vllm_gpus(run)
     if h.offload != "none" and h.zero_stage == 0:
         raise ConfigError(f"'hardware.offload={h.offload}' needs DeepSpeed ZeRO: set hardware.zero_stage to 1, 2 or 3")
     if h.offload == "optimizer_and_params" and h.zero_stage != 3:
@@ -40,3 +43,20 @@ def check_hardware(run) -> None:
     if h.zero_stage == 3 and run.model.lora.merge_on_save:
         raise ConfigError("'model.lora.merge_on_save' merges on rank 0, which under ZeRO-3 holds only a shard; "
                           "use hardware.zero_stage=2 (or 0), or merge the saved adapter afterwards")
+
+
+def check_vllm_gpus(run) -> None:
+    """GPUs reserved for a vLLM server: only for one, on one node, leaving at least one GPU to train."""
+    h = run.hardware
+    if h.vllm_gpus < 0:
+        raise ConfigError(f"'hardware.vllm_gpus' must be >= 0, got {h.vllm_gpus}")
+    if not uses_server(run):
+        raise ConfigError(f"'hardware.vllm_gpus' ({h.vllm_gpus}) reserves GPUs for a vLLM server, which only "
+                          "algorithm.generation.backend=vllm with algorithm.generation.vllm_mode=server starts; "
+                          "set hardware.vllm_gpus=0 or choose that mode (GRPO/GSPO)")
+    if h.vllm_gpus >= h.num_processes:
+        raise ConfigError(f"'hardware.vllm_gpus' ({h.vllm_gpus}) must leave a GPU to train: it must be below "
+                          f"hardware.num_processes ({h.num_processes})")
+    if h.num_nodes > 1:
+        raise ConfigError(f"'hardware.vllm_gpus' runs the vLLM server on this node: it needs hardware.num_nodes=1 "
+                          f"(got {h.num_nodes}); use algorithm.generation.vllm_mode=colocate on several nodes")

@@ -179,6 +179,11 @@ def algorithm_sections(job: DefaultJob):
         intro = f"`fai_rl/algorithms/{trainer}.py`: {module.__doc__.splitlines()[0]}"
         yield Section(f"algorithm: {trainer}", intro, module.Settings, algo_written if used else None,
                       algo_validated if used else None, skip=tuple(common), notes=built_on(trainer))
+        hints = typing.get_type_hints(module.Settings)
+        for f in dataclasses.fields(module.Settings):
+            if dataclasses.is_dataclass(hints[f.name]):
+                yield from walk(hints[f.name], f"algorithm.{f.name} ({trainer})", f.metadata["help"],
+                                algo_written[f.name] if used else None, algo_validated[f.name] if used else None)
 
 
 def sections(job: DefaultJob):

@@ -208,9 +208,11 @@ class UploadConfig:
 class HardwareConfig:
     name: str = setting("cpu", "Name of the preset (conf/hardware/<name>.yaml), shown in messages.")
     device: Literal["cpu", "cuda"] = setting("cpu", "Device to train on.")
-    num_processes: int = setting(1, "Processes per node (> 0; = GPUs per node on GPU machines; the seed's "
-                                    "--num-gpus).")
+    num_processes: int = setting(1, "Processes per node (> 0; = GPUs per node on GPU machines, vllm_gpus of them "
+                                    "serving vLLM; the seed's --num-gpus).")
     num_nodes: int = setting(1, "Nodes (> 0).")
+    vllm_gpus: int = setting(0, "GPUs of this node (of num_processes) kept for the vLLM server of "
+                                "algorithm.generation.vllm_mode=server (one node only); the others train. 0: none.")
     zero_stage: Literal[0, 1, 2, 3] = setting(0, "0: plain DDP (or one process); 1, 2 or 3: DeepSpeed ZeRO stage "
                                                  "(1 shards optimizer states, 2 also gradients, 3 also weights).")
     offload: Literal["none", "optimizer", "optimizer_and_params"] = setting(
@@ -294,7 +296,8 @@ class RunConfig:
 
     @property
     def world_size(self) -> int:
-        return self.hardware.num_processes * self.hardware.num_nodes
+        """Training processes: GPUs kept for a vLLM server (hardware.vllm_gpus) do not train."""
+        return (self.hardware.num_processes - self.hardware.vllm_gpus) * self.hardware.num_nodes
 
     @property
     def effective_batch_size(self) -> int:

@@ -5,6 +5,7 @@ Light by rule (no torch here): heavy code is entered only through fai_rl.trainin
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 from fai_rl.config import deepspeed
 from fai_rl.config.derived import batch_line, launched
 from fai_rl.config.errors import WORKER_ERROR_PREFIX, ConfigError, RunFailed
+from fai_rl.config.generation import uses_server
 from fai_rl.config.output_dir import check_output_dir
 from fai_rl.config.schema import RunConfig
 from fai_rl.storage.remote import check_reachable
@@ -20,6 +22,7 @@ from fai_rl.training.stuck_ranks import clear_reports, read_reports, stuck_messa
 
 from . import commands
 from .dry_run import describe
+from .vllm_server import serve_for
 from .workers import Interrupted, run_supervised
 
 
@@ -44,7 +47,18 @@ def launch(run: RunConfig) -> dict:
         from fai_rl.training.pipeline import train  # heavy: torch and TRL load only when this process trains
 
         return train(run)
+    if uses_server(run):
+        require_vllm()
+        with serve_for(run):  # healthy before the workers start, stopped with them (also on failure or a signal)
+            return launch_workers(run)
     return launch_workers(run)
+
+
+def require_vllm() -> None:
+    """vLLM must be installed (found without importing it: the server and the workers import it)."""
+    if importlib.util.find_spec("vllm") is None:
+        raise ConfigError("'algorithm.generation.backend=vllm' needs vLLM, which is not installed in this "
+                          "environment: pip install 'fai-rl[vllm]' (the vLLM version TRL 1.16 supports)")
 
 
 def launch_workers(run: RunConfig) -> dict:

@@ -13,6 +13,7 @@ from typing import Mapping, Optional
 from fai_rl.config import deepspeed
 from fai_rl.config.derived import precision
 from fai_rl.config.errors import ConfigError
+from fai_rl.config.generation import gpu_split, uses_server
 from fai_rl.config.paths import cache_dir
 from fai_rl.config.schema import RunConfig
 
@@ -78,7 +79,7 @@ def launch_argv(run: RunConfig, rdzv: Rendezvous, machine_rank: Optional[int] = 
         argv += ["--use_deepspeed", "--deepspeed_config_file", deepspeed.config_path(run)]
         if h.num_nodes > 1:
             argv += ["--deepspeed_multinode_launcher", "standard"]  # torchrun on every node, no pdsh/ssh
-    else:
+    elif run.world_size > 1:  # (one process is launched only to train beside a vLLM server)
         argv += ["--multi_gpu"]  # also right for CPU processes: `--cpu` silently starts only one (DESIGN)
     argv += ["--num_processes", str(run.world_size), "--num_machines", str(h.num_nodes),
              "--mixed_precision", precision(run), "--dynamo_backend", "no"]
@@ -101,6 +102,8 @@ def worker_env(run: RunConfig, base: Mapping[str, str] = os.environ) -> dict:
         extra["PYTHONPATH"] = os.pathsep.join([package_root] + paths)
     if run.hardware.zero_stage > 0 and "TORCH_EXTENSIONS_DIR" not in base:
         extra["TORCH_EXTENSIONS_DIR"] = str(cache_dir() / "torch_extensions")  # DeepSpeed compiles once
+    if uses_server(run):
+        extra["CUDA_VISIBLE_DEVICES"] = ",".join(gpu_split(run, base)[0])  # the vLLM server has the others
     return extra
 
 

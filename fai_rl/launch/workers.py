@@ -32,7 +32,7 @@ class Interrupted(Exception):
         self.signum = signum
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: receive SIGTERM when the front process dies (Linux)."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -139,7 +139,7 @@ def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
     Ctrl-C or SIGTERM stops the whole tree and raises Interrupted.
     """
     proc = subprocess.Popen(argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            bufsize=1, start_new_session=True, preexec_fn=_die_with_parent)
+                            bufsize=1, start_new_session=True, preexec_fn=die_with_parent)
     pumps = [_Pump(proc.stdout, sys.stdout), _Pump(proc.stderr, sys.stderr)]
     for pump in pumps:
         pump.start()

@@ -1,0 +1,114 @@
+"""algorithm.generation: how GRPO/GSPO sample completions — transformers' generate (hf) or vLLM on GPUs, in the
+training processes (colocate) or in a server on GPUs the hardware preset reserves (server) — and its checks.
+
+Light by rule: read while validating, before torch loads; the checks name the field and what is valid.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal, Mapping, Optional
+
+from .errors import ConfigError
+from .paths import BUILTIN_PREFIX, is_remote
+from .schema import setting
+
+SERVER_HOST = "127.0.0.1"  # fai-rl starts the server on the training node itself
+DEFAULT_MEMORY = {"colocate": 0.3, "server": 0.9}  # TRL's defaults: a colocated vLLM shares its GPU with training
+
+
+@dataclass
+class GenerationConfig:
+    backend: Literal["hf", "vllm"] = setting("hf", "hf: transformers' generate in the training processes (any "
+                                                   "device); vllm: vLLM (CUDA GPUs only; pip install 'fai-rl[vllm]').")
+    vllm_mode: Literal["colocate", "server"] = setting(
+        "colocate", "vllm: colocate runs vLLM inside every training process, sharing its GPU; server runs `trl "
+                    "vllm-serve` on the hardware.vllm_gpus GPUs the preset reserves, and the other GPUs train.")
+    gpu_memory_utilization: Optional[float] = setting(
+        None, "vllm: share of each vLLM GPU's memory vLLM takes for weights and KV cache, in (0, 1); null: 0.3 "
+              "colocate (training needs the rest), 0.9 server.")
+    tensor_parallel_size: int = setting(1, "vllm: GPUs one vLLM model is split over; colocate: it must divide the "
+                                           "training processes per node; server: it must equal hardware.vllm_gpus.")
+    sleep_mode: bool = setting(False, "vllm colocate: vLLM releases its GPU memory (weights and KV cache) while "
+                                      "the model trains, at the cost of waking it for each generation.")
+    importance_sampling_correction: bool = setting(
+        True, "vllm: correct the loss for the gap between vLLM's sampling probabilities and the trained model's "
+              "(truncated importance sampling, TRL's sequence_mask mode).")
+    batch_size: Optional[int] = setting(None, "Completions generated per generation round, across processes (> 0; "
+                                              "divisible by the training batch of all processes and by "
+                                              "num_generations); not with algorithm.steps_per_generation. null: "
+                                              "the training batch x steps_per_generation.")
+    server_port: int = setting(8000, "vllm server: port of the server on this node (1..65535; must be free).")
+    server_timeout_s: float = setting(240.0, "vllm server: seconds to wait for the server's /health to answer "
+                                             "before the run fails (> 0).")
+
+
+def uses_server(run) -> bool:
+    """True when fai-rl must start a vLLM server beside the training processes."""
+    generation = getattr(run.algorithm, "generation", None)
+    return bool(generation and generation.backend == "vllm" and generation.vllm_mode == "server")
+
+
+def gpu_split(run, env: Mapping[str, str] = os.environ) -> tuple:
+    """(GPUs that train, GPUs that serve vLLM) on this node: the first num_processes - vllm_gpus train, the rest
+    serve; the ids are those CUDA_VISIBLE_DEVICES lists (a scheduler's share of the node), else 0..num_processes-1."""
+    h = run.hardware
+    visible = [g.strip() for g in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()] or \
+        [str(i) for i in range(h.num_processes)]
+    train = h.num_processes - h.vllm_gpus
+    return visible[:train], visible[train:h.num_processes]
+
+
+def memory_fraction(generation: GenerationConfig) -> float:
+    if generation.gpu_memory_utilization is not None:
+        return generation.gpu_memory_utilization
+    return DEFAULT_MEMORY[generation.vllm_mode]
+
+
+def check_generation(run) -> None:
+    """algorithm.generation against the hardware section: one error naming the field and what is valid."""
+    g, h = run.algorithm.generation, run.hardware
+    where = "algorithm.generation"
+    if g.batch_size is not None and g.batch_size <= 0:
+        raise ConfigError(f"'{where}.batch_size' must be > 0, got {g.batch_size}")
+    if g.batch_size is not None and run.algorithm.steps_per_generation is not None:
+        raise ConfigError(f"'{where}.batch_size' and 'algorithm.steps_per_generation' both set how much one "
+                          "generation round makes; set one of them to null")
+    if g.backend == "hf":
+        return
+    if h.device != "cuda":
+        raise ConfigError(f"'{where}.backend=vllm' needs CUDA GPUs but hardware '{h.name}' is device={h.device}; "
+                          f"use a GPU preset (hardware=gpu, gpu8_*) or {where}.backend=hf")
+    fraction = g.gpu_memory_utilization
+    if fraction is not None and not 0 < fraction < 1:
+        raise ConfigError(f"'{where}.gpu_memory_utilization' must be in (0, 1) (a share of each GPU's memory), "
+                          f"got {fraction}")
+    if g.tensor_parallel_size <= 0:
+        raise ConfigError(f"'{where}.tensor_parallel_size' must be > 0, got {g.tensor_parallel_size}")
+    if g.vllm_mode == "colocate":
+        processes = h.num_processes - h.vllm_gpus
+        if processes % g.tensor_parallel_size:
+            raise ConfigError(f"'{where}.tensor_parallel_size' ({g.tensor_parallel_size}) must divide the training "
+                              f"processes per node ({processes}, hardware '{h.name}'): colocated vLLM splits each "
+                              "model over that many training processes of one node")
+        return
+    if g.sleep_mode:
+        raise ConfigError(f"'{where}.sleep_mode' frees the GPU memory vLLM shares with training, which only "
+                          f"{where}.vllm_mode=colocate does; set it to false")
+    if h.vllm_gpus < 1:
+        raise ConfigError(f"'{where}.vllm_mode=server' runs vLLM on GPUs the hardware reserves: set "
+                          f"hardware.vllm_gpus (1..{h.num_processes - 1} of hardware '{h.name}''s "
+                          f"{h.num_processes}), or use {where}.vllm_mode=colocate")
+    if g.tensor_parallel_size != h.vllm_gpus:
+        raise ConfigError(f"'{where}.tensor_parallel_size' ({g.tensor_parallel_size}) must equal hardware.vllm_gpus "
+                          f"({h.vllm_gpus}) in server mode: the server splits one model over the GPUs reserved "
+                          "for it")
+    model = run.model.base_model_name
+    if model.startswith(BUILTIN_PREFIX) or is_remote(model):
+        raise ConfigError(f"'model.base_model_name' '{model}': the vLLM server loads the model itself, from a hub "
+                          f"name or a local folder; save the model to a folder first, or use {where}.vllm_mode="
+                          "colocate")
+    if not 0 < g.server_port < 65536:
+        raise ConfigError(f"'{where}.server_port' must be a TCP port 1..65535, got {g.server_port}")
+    if g.server_timeout_s <= 0:
+        raise ConfigError(f"'{where}.server_timeout_s' must be > 0, got {g.server_timeout_s}")

@@ -5,10 +5,13 @@
 
 For each algorithm (DPO, GRPO, then GSPO if time is left) it runs the plain TRL script and fai-rl with identical
 settings, one after the other, and reports tokens/s, model FLOPs utilisation, peak GPU memory and fai-rl/plain.
+After GRPO, when vLLM imports on the machine, fai-rl's GRPO again with algorithm.generation.backend=vllm (colocate):
+the speed-up of vLLM generation over transformers' generate, the rest of the job identical.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -155,10 +158,30 @@ def main(argv=None) -> int:
                          "mfu": model_flops / seconds / PEAK_FLOPS, "loss": metrics.get("loss")}
         job["ratio_fai_over_plain"] = job["plain"]["train_s"] / job["fai-rl"]["train_s"]  # > 1: fai-rl faster
         results["jobs"][algorithm] = job
+        if algorithm == "grpo":
+            results["vllm"] = vllm_comparison(argv, job["fai-rl"], work, env, dry)
         (args.out / "gpu_results.json").write_text(json.dumps(results, indent=1))
     (args.out / "gpu_results.md").write_text(render(results))
     print(render(results), flush=True)
     return 0
+
+
+def vllm_comparison(hf_argv: list, hf: dict, work: Path, env: dict, dry: bool) -> dict:
+    """fai-rl's GRPO job again with vLLM colocated in the training process; train_runtime against the hf run."""
+    if dry or importlib.util.find_spec("vllm") is None:
+        return {"skipped": "vLLM needs CUDA (--cpu-dry)" if dry else
+                "vLLM is not installed here (bench/gpu/README.md)"}
+    cwd = work / "grpo-fai-rl-vllm"
+    cwd.mkdir(exist_ok=True)
+    argv = [a for a in hf_argv if not a.startswith(("hydra.run.dir=", "training.output_dir="))]
+    argv += ["algorithm.generation.backend=vllm", f"hydra.run.dir={cwd / 'run'}",
+             f"training.output_dir={cwd / 'model'}"]
+    wall, peak = run_job(argv, env, cwd)
+    metrics = json.loads((cwd / "run" / "summary.json").read_text())["final_metrics"]
+    seconds = metrics["train_runtime"]
+    return {"hf_train_s": hf["train_s"], "vllm_train_s": seconds, "vllm_wall_s": wall, "vllm_peak_gpu_gib": peak,
+            "vllm_tokens_per_s": metrics.get("num_tokens", 0) / seconds,
+            "speedup_vllm_over_hf": hf["train_s"] / seconds, "vllm_loss": metrics.get("loss")}
 
 
 def render(results: dict) -> str:
@@ -172,6 +195,14 @@ def render(results: dict) -> str:
                         f"{r['mfu'] * 100:.1f}% | {r['peak_gpu_gib']:.1f} | {ratio} |")
     head = (f"Model: random-init Llama, {results['params'] / 1e6:.0f}M parameters {results['shape']}; "
             f"MFU against {results['peak_flops'] / 1e12:.0f} TFLOP/s.\n\n")
+    vllm = results.get("vllm", {})
+    if "speedup_vllm_over_hf" in vllm:
+        rows.append(f"\nGRPO generation, fai-rl: hf {vllm['hf_train_s']:.2f} s, vLLM colocate "
+                    f"{vllm['vllm_train_s']:.2f} s "
+                    f"({vllm['vllm_tokens_per_s']:.0f} tokens/s, peak {vllm['vllm_peak_gpu_gib']:.1f} GiB): vLLM/hf "
+                    f"speed-up {vllm['speedup_vllm_over_hf']:.2f}x")
+    elif vllm:
+        rows.append(f"\nGRPO with vLLM: skipped, {vllm['skipped']}")
     return head + "\n".join(rows) + ("\n\n" + results["skipped"] if "skipped" in results else "") + "\n"
 
 

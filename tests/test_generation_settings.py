@@ -94,6 +94,7 @@ def test_dry_run_prints_the_server_and_the_training_command(tmp_path):
         assert arg in serve, serve
     assert "CUDA_VISIBLE_DEVICES=2,3,4,5,6,7,8 " in train and "--num_processes 7" in train, train
     assert lines.index(serve) < lines.index(train)
+    assert "1 node(s) x 8 process(es) (7 train, 1 serve vLLM) on cuda" in proc.stdout
     assert "effective batch 56 = 8 per device x 1 accumulation x 7 processes" in proc.stdout
     assert json.loads((tmp_path / "run" / "deepspeed.json").read_text())["train_batch_size"] == 56
 

@@ -37,7 +37,8 @@ def model_line(run: RunConfig) -> str:
 def describe(run: RunConfig) -> str:
     """The lines a dry run prints; writes the DeepSpeed config into the run dir so the commands can be run as is."""
     h = run.hardware
-    lines = [f"fai-rl: dry run (nothing trained): {h.num_nodes} node(s) x {h.num_processes} process(es) on "
+    serving = f" ({h.num_processes - h.vllm_gpus} train, {h.vllm_gpus} serve vLLM)" if h.vllm_gpus else ""
+    lines = [f"fai-rl: dry run (nothing trained): {h.num_nodes} node(s) x {h.num_processes} process(es){serving} on "
              f"{h.device}, ZeRO stage {h.zero_stage}, offload {h.offload}, precision {precision(run)}"]
     lines.append(model_line(run))
     if not launched(run):

@@ -1,5 +1,6 @@
-"""Registry of algorithms: every module in this package except `contract` is one algorithm, named by its module
-(the `trainer` an algorithm YAML names). What a module provides is written in fai_rl.algorithms.contract."""
+"""Registry of algorithms: every module in this package except `contract` and `dynamic_sampling` (a GRPO trainer
+variant used by grpo) is one algorithm, named by its module (the `trainer` an algorithm YAML names). What a module
+provides is written in fai_rl.algorithms.contract."""
 from __future__ import annotations
 
 import importlib
@@ -11,7 +12,7 @@ from fai_rl.config.errors import ConfigError
 
 from .contract import contract_problems
 
-NOT_ALGORITHMS = {"contract"}
+NOT_ALGORITHMS = {"contract", "dynamic_sampling"}
 
 
 @lru_cache(maxsize=None)

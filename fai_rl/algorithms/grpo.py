@@ -22,6 +22,17 @@ LossType = Literal["grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", 
 
 
 @dataclass
+class DynamicSampling:
+    """DAPO's dynamic sampling (Yu et al., 2025, arXiv:2503.14476), trained by fai_rl/algorithms/dynamic_sampling.py."""
+    enabled: bool = setting(False, "Drop the groups whose completions all got the same reward (no learning signal) "
+                                   "and refill the generation batch with groups sampled for fresh prompts.")
+    max_rounds: int = setting(4, "Extra generation rounds per generation batch at most (> 0); when they are spent, "
+                                 "the batch trains with the equal-reward groups it still holds and the log says so.")
+    tolerance: float = setting(1.0e-6, "A group counts as all equal when its highest and lowest total reward differ "
+                                       "by at most this (>= 0).")
+
+
+@dataclass
 class Settings(AlgorithmConfig):
     name: str = redefault(AlgorithmConfig, "name", "grpo")
     trainer: str = redefault(AlgorithmConfig, "trainer", "grpo")
@@ -52,6 +63,8 @@ class Settings(AlgorithmConfig):
                                                "callables, or {_target_: ..., weight: ..., <kwarg>: ...}.")
     generation: GenerationConfig = section(GenerationConfig, "How completions are sampled: transformers' generate "
                                                              "or vLLM on GPUs (colocated or a server).")
+    dynamic_sampling: DynamicSampling = section(DynamicSampling, "Drop equal-reward groups and refill the batch "
+                                                                 "from fresh prompts (DAPO's dynamic sampling).")
 
     def __post_init__(self):
         if self.group_size is not None:  # the seed's name wins: it is what a seed recipe sets
@@ -82,14 +95,14 @@ def check(run) -> None:
     if a.generation.batch_size is not None:
         check_generation_batch(run, group)
     else:
-        steps, steps_name = ((a.steps_per_generation, "algorithm.steps_per_generation") if a.steps_per_generation
-                             else (t.gradient_accumulation_steps, "training.gradient_accumulation_steps"))
+        steps, steps_name = _steps_per_generation(run)
         batch = t.per_device_train_batch_size * steps * run.world_size
         if batch % a.num_generations:
             raise ConfigError(
                 f"the generation batch, training.per_device_train_batch_size x {steps_name} x processes = "
                 f"{t.per_device_train_batch_size} x {steps} x {run.world_size} = {batch}, must be divisible by "
                 f"{group} ({a.num_generations}); e.g. per_device_train_batch_size={a.num_generations}")
+    _check_dynamic_sampling(run, group)
     eval_batch = t.per_device_eval_batch_size * run.world_size
     if d.eval_datasets and eval_batch % a.num_generations:
         raise ConfigError(
@@ -105,6 +118,14 @@ def check(run) -> None:
     resolve(a.rewards)
 
 
+def _steps_per_generation(run) -> tuple:
+    """(optimizer steps one generation batch feeds, the key that sets it) when algorithm.generation.batch_size is null."""
+    a, t = run.algorithm, run.training
+    if a.steps_per_generation:
+        return a.steps_per_generation, "algorithm.steps_per_generation"
+    return t.gradient_accumulation_steps, "training.gradient_accumulation_steps"
+
+
 def check_generation_batch(run, group: str) -> None:
     """algorithm.generation.batch_size: whole training batches of all processes, whole groups."""
     size, t = run.algorithm.generation.batch_size, run.training
@@ -117,6 +138,29 @@ def check_generation_batch(run, group: str) -> None:
     if size % run.algorithm.num_generations:
         raise ConfigError(f"'algorithm.generation.batch_size' ({size}) must be divisible by {group} "
                           f"({run.algorithm.num_generations}): a round generates whole groups")
+
+
+def _check_dynamic_sampling(run, group: str) -> None:
+    """Dynamic sampling refills each process's groups on that process: every group must lie on one process."""
+    a, t = run.algorithm, run.training
+    settings = a.dynamic_sampling
+    if not settings.enabled:
+        return
+    if settings.max_rounds < 1:
+        raise ConfigError(f"'algorithm.dynamic_sampling.max_rounds' must be >= 1 (extra generation rounds), "
+                          f"got {settings.max_rounds}")
+    if settings.tolerance < 0:
+        raise ConfigError(f"'algorithm.dynamic_sampling.tolerance' must be >= 0, got {settings.tolerance}")
+    if a.generation.batch_size is not None:
+        local = a.generation.batch_size // run.world_size
+        arithmetic = f"algorithm.generation.batch_size / processes = {a.generation.batch_size} / {run.world_size}"
+    else:
+        steps, steps_name = _steps_per_generation(run)
+        local = t.per_device_train_batch_size * steps
+        arithmetic = f"training.per_device_train_batch_size x {steps_name} = {t.per_device_train_batch_size} x {steps}"
+    if local % a.num_generations:
+        raise ConfigError(f"algorithm.dynamic_sampling needs whole groups on every process: {arithmetic} = {local} "
+                          f"must be divisible by {group} ({a.num_generations})")
 
 
 def examples_per_row(settings: Settings) -> int:
@@ -175,8 +219,15 @@ def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_con
 
     rewards = resolve(run.algorithm.rewards)
     config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in rewards]))
-    return GRPOTrainer(model=model, reward_funcs=[r.fn for r in rewards], args=config, train_dataset=train_ds,
-                       eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config)
+    common = dict(model=model, reward_funcs=[r.fn for r in rewards], args=config, train_dataset=train_ds,
+                  eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config)
+    settings = run.algorithm.dynamic_sampling
+    if not settings.enabled:
+        return GRPOTrainer(**common)
+    # heavy (torch, trl): the subclass loads only when a run asks for dynamic sampling
+    from fai_rl.algorithms.dynamic_sampling import DynamicSamplingGRPOTrainer
+
+    return DynamicSamplingGRPOTrainer(**common, max_rounds=settings.max_rounds, tolerance=settings.tolerance)
 
 
 def evaluate(trainer) -> dict:

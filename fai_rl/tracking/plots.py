@@ -19,6 +19,8 @@ PANELS = [
     ("token accuracy", ["mean_token_accuracy", "eval_mean_token_accuracy"]),
     ("KL", ["kl", "eval_kl"]),
     ("learning rate", ["learning_rate"]),
+    ("dynamic sampling", ["dynamic_sampling/dropped_share", "dynamic_sampling/informative_share"]),
+    ("dynamic sampling rounds", ["dynamic_sampling/rounds"]),
 ]
 CURVES_PNG = "training_curves.png"
 log = logging.getLogger("fai_rl")

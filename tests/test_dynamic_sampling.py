@@ -3,6 +3,7 @@ batch is refilled from fresh prompts; its settings are checked before anything l
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from conftest import REPO, make_run, run_cli
@@ -17,9 +18,13 @@ REWARD = ["algorithm.rewards=[test_dynamic_sampling.spread_on_odd_prompts]", "al
 METRICS = ["dynamic_sampling/dropped_share", "dynamic_sampling/rounds", "dynamic_sampling/informative_share"]
 
 
-def spread_on_odd_prompts(prompts, completions, **kwargs):
+def spread_on_odd_prompts(prompts, completions, trainer_state=None, **kwargs):
     """Test reward: 0, 1, 0, 1, ... down a group of a prompt of odd length (a spread whatever the model writes),
-    0.5 for every completion of the others (no signal)."""
+    0.5 for every completion of the others (no signal). With DYNAMIC_SAMPLING_CALLS set, each call (one per
+    generation round) appends the step it serves to <that dir>/rank<RANK>.txt."""
+    if os.environ.get("DYNAMIC_SAMPLING_CALLS") and trainer_state is not None:
+        with open(f"{os.environ['DYNAMIC_SAMPLING_CALLS']}/rank{os.environ.get('RANK', '0')}.txt", "a") as f:
+            f.write(f"{trainer_state.global_step}\n")
     return [i % 2 if len(prompt) % 2 else 0.5 for i, prompt in enumerate(prompts)]
 
 
@@ -64,11 +69,16 @@ def test_equal_reward_groups_are_dropped_and_refilled(tmp_path):
 
 @pytest.mark.slow
 def test_two_ranks_refill_alike_and_train_the_same_steps(tmp_path):
+    calls = tmp_path / "calls"
+    calls.mkdir()
     proc = run_cli(*ENABLED, *REWARD, "hardware=cpu2_ddp",
                    "training.max_steps=3", "training.logging_steps=1", "training.per_device_train_batch_size=8",
                    f"hydra.run.dir={tmp_path}/run", f"training.output_dir={tmp_path}/model", cwd=tmp_path,
-                   env={"PYTHONPATH": f"{REPO}:{REPO / 'tests'}"})
+                   env={"PYTHONPATH": f"{REPO}:{REPO / 'tests'}", "DYNAMIC_SAMPLING_CALLS": str(calls)})
     assert proc.returncode == 0, proc.stderr[-4000:]
+    rounds = {path.name: path.read_text().split() for path in calls.iterdir()}  # the step each round served
+    assert set(rounds) == {"rank0.txt", "rank1.txt"} and rounds["rank0.txt"] == rounds["rank1.txt"]
+    assert rounds["rank0.txt"][-1] == "2" and len(rounds["rank0.txt"]) > 3  # 3 steps, refill rounds among them
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["steps"] == 3 and summary["world_size"] == 2
     records = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]

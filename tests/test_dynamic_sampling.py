@@ -38,6 +38,8 @@ def _logged(run, key: str) -> list:
     (["hardware=cpu2_ddp", "training.per_device_train_batch_size=4"],  # 8 completions in all, 4 per process
      "training.per_device_train_batch_size x training.gradient_accumulation_steps = 4 x 1 = 4 must be divisible by "
      "algorithm.num_generations (8)"),
+    (["hardware=cpu2_ddp", "training.per_device_train_batch_size=4", "algorithm.generation.batch_size=8"],
+     "algorithm.generation.batch_size / processes = 8 / 2 = 4 must be divisible by algorithm.num_generations (8)"),
 ])
 def test_bad_settings_name_the_field(overrides, message, tmp_path):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,38 @@ def tmp_cwd(tmp_path, monkeypatch):
     """Run inside tmp_path so logs/, models/ and runs/ land there."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+RESOLVER_TEST = "test_the_vllm_extra_resolves_with_the_project_pins"
+
+
+def pytest_collection_finish(session):
+    """Start pip's resolver for the vllm extra as soon as the test that checks it is collected: it spends minutes
+    waiting on the package registry, which overlaps with the other tests instead of adding to them."""
+    if not any(item.name == RESOLVER_TEST for item in session.items):
+        return
+    import tempfile
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["vllm"]
+    folder = Path(tempfile.mkdtemp(prefix="fai-rl-vllm-resolve-"))
+    (folder / "requirements.txt").write_text("\n".join(wanted) + "\n")
+    proc = subprocess.Popen([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                             "--report", str(folder / "report.json"), "-r", str(folder / "requirements.txt")],
+                            stdout=subprocess.DEVNULL, stderr=open(folder / "stderr.txt", "w"))
+    session.config.vllm_extra_resolution = (wanted, proc, folder)
+
+
+def pytest_sessionfinish(session):
+    started = getattr(session.config, "vllm_extra_resolution", None)
+    if started:
+        if started[1].poll() is None:
+            started[1].kill()
+            started[1].wait()
+        shutil.rmtree(started[2], ignore_errors=True)
+
+
+@pytest.fixture
+def vllm_extra_resolution(request):
+    return request.config.vllm_extra_resolution

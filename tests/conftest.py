@@ -33,6 +33,21 @@ def make_run(overrides=(), tmp_path: Path | None = None):
     return validate(compose(overrides, tmp_path))
 
 
+def built_trainer(overrides, tmp_path: Path):
+    """The TRL trainer fai-rl builds for `overrides` (model, data and arguments as a run would), not yet trained."""
+    from fai_rl import algorithms
+    from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
+    from fai_rl.training.arguments import common_args
+
+    run = make_run(overrides, tmp_path)
+    module = algorithms.load(run.algorithm.trainer)
+    path = resolve_model_path(run.model.base_model_name)
+    tokenizer = load_tokenizer(run.model, path)
+    train_ds, _ = module.load_data(run, tokenizer)
+    return module.build_trainer(run, load_model(run.model, run.hardware, path), tokenizer, train_ds, None,
+                                common_args(run))
+
+
 def run_cli(*args, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):
     """Run `python -m fai_rl ARGS` as a user would; returns the CompletedProcess."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}

@@ -6,8 +6,7 @@ import json
 import os
 
 import pytest
-from conftest import REPO, make_run, run_cli
-from test_grpo import _trainer  # the trainer built as a run builds it, without training
+from conftest import REPO, built_trainer, make_run, run_cli
 
 from fai_rl.config.errors import ConfigError
 from fai_rl.tracking.plots import present_panels, read_metrics
@@ -58,7 +57,7 @@ def test_equal_reward_groups_are_dropped_and_refilled(tmp_path):
     assert panels["dynamic sampling"] == METRICS[::2] and panels["dynamic sampling rounds"] == METRICS[1:2]
 
     # The trainer as a run builds it, on a generation batch of signal-free prompts only: refilled to full size.
-    grpo = _trainer(ENABLED + REWARD, tmp_path / "direct")
+    grpo = built_trainer(ENABLED + REWARD, tmp_path / "direct")
     grpo.model.train()
     even = [row for row in grpo.train_dataset if len(row["prompt"]) % 2 == 0][:2]
     batch = grpo._generate_and_score_completions([dict(row) for row in even for _ in range(grpo.num_generations)])

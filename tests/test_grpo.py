@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_run, run_cli, write_jsonl
+from conftest import built_trainer, make_run, run_cli, write_jsonl
 
-from fai_rl import algorithms
 from fai_rl.config.errors import ConfigError
 from fai_rl.training.pipeline import train
 
@@ -82,19 +81,6 @@ def test_group_size_is_the_seed_name_for_num_generations(tmp_path):
     assert run.algorithm.num_generations == 8 and run.algorithm.importance_sampling_level == "sequence"
 
 
-def _trainer(overrides, tmp_path):
-    from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
-    from fai_rl.training.arguments import common_args
-
-    run = make_run(overrides, tmp_path)
-    module = algorithms.load(run.algorithm.trainer)
-    path = resolve_model_path(run.model.base_model_name)
-    tokenizer = load_tokenizer(run.model, path)
-    train_ds, _ = module.load_data(run, tokenizer)
-    return module.build_trainer(run, load_model(run.model, run.hardware, path), tokenizer, train_ds, None,
-                                common_args(run))
-
-
 def _clip_ratio_with_one_token_off_policy(trainer) -> float:
     """Loss on 2 completions of 10 tokens whose first token is e times likelier now than when sampled."""
     import torch
@@ -119,12 +105,12 @@ def _clip_ratio_with_one_token_off_policy(trainer) -> float:
 
 
 def test_gspo_runs_sequence_level_importance_sampling(tmp_path):
-    gspo = _trainer(["algorithm=gspo"], tmp_path)
+    gspo = built_trainer(["algorithm=gspo"], tmp_path)
     assert gspo.args.importance_sampling_level == "sequence" and gspo.importance_sampling_level == "sequence"
     assert (gspo.loss_type, gspo.beta, gspo.ref_model) == ("grpo", 0.0, None)
     assert (gspo.epsilon_low, gspo.epsilon_high) == (pytest.approx(3e-4), pytest.approx(4e-4))
     assert (gspo.num_generations, gspo.args.steps_per_generation) == (4, 4)
-    token = _trainer(["algorithm=gspo", "algorithm.importance_sampling_level=token"], tmp_path / "token")
+    token = built_trainer(["algorithm=gspo", "algorithm.importance_sampling_level=token"], tmp_path / "token")
     # Sequence level: one ratio per completion (exp(1/10) > 1 + 4e-4), so every token of both is clipped.
     assert _clip_ratio_with_one_token_off_policy(gspo) == pytest.approx(1.0)
     # Token level: only the one shifted token of each completion is clipped.

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, make_run
+from conftest import REPO, built_trainer, make_run
 
 from fai_rl.training.checkpoints import MARKER, complete_checkpoints
 from fai_rl.training.pipeline import train
@@ -161,3 +161,22 @@ def test_resume_from_a_checkpoint_at_max_steps_takes_no_extra_step(tmp_path):
     summary = train(make_run(COMMON + ["training.max_steps=40", "training.resume=auto"], tmp_path))
     assert summary["steps"] == 40 and summary["resumed_from"].endswith("checkpoint-40")
     assert (tmp_path / "model" / "model.safetensors").exists()
+
+
+def _epoch_prompts(trainer, epochs) -> list:
+    """The prompts the trainer's own training dataloader yields in each of `epochs`, as the Trainer announces them."""
+    loader, orders = trainer.get_train_dataloader(), []
+    for epoch in epochs:
+        loader.set_epoch(epoch)
+        orders.append([row["prompt"][-1]["content"] if isinstance(row["prompt"], list) else row["prompt"]
+                       for batch in loader for row in batch])
+    return orders
+
+
+def test_a_resumed_grpo_run_sees_each_epoch_in_the_order_of_an_unstopped_run(tmp_path):
+    """TRL's RepeatSampler draws each epoch's order from a generator advanced once per pass; a run resumed in epoch 1
+    made one pass only and so walked epoch 0's order again. fai-rl's GRPO trainer seeds each epoch instead."""
+    straight = _epoch_prompts(built_trainer(["algorithm=grpo"], tmp_path / "straight"), [0, 1])
+    resumed = _epoch_prompts(built_trainer(["algorithm=grpo"], tmp_path / "resumed"), [1])
+    assert straight[0] != straight[1] and sorted(straight[0]) == sorted(straight[1])  # reshuffled, nothing lost
+    assert resumed[0] == straight[1]

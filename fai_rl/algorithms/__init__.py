@@ -1,5 +1,5 @@
-"""Registry of algorithms: every module in this package except `contract` and `dynamic_sampling` (a GRPO trainer
-variant used by grpo) is one algorithm, named by its module (the `trainer` an algorithm YAML names). What a module
+"""Registry of algorithms: every module in this package except `contract`, `grpo_trainer` and `dynamic_sampling` (the
+GRPO trainers grpo builds) is one algorithm, named by its module (the `trainer` an algorithm YAML names). What a module
 provides is written in fai_rl.algorithms.contract."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fai_rl.config.errors import ConfigError
 
 from .contract import contract_problems
 
-NOT_ALGORITHMS = {"contract", "dynamic_sampling"}
+NOT_ALGORITHMS = {"contract", "grpo_trainer", "dynamic_sampling"}
 
 
 @lru_cache(maxsize=None)

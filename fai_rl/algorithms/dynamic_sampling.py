@@ -20,7 +20,8 @@ import random
 
 import torch
 import torch.nn.functional as F
-from trl import GRPOTrainer
+
+from .grpo_trainer import ResumableGRPOTrainer
 
 log = logging.getLogger("fai_rl")
 
@@ -68,7 +69,7 @@ def merge_rows(parts: list, pad_token_id: int) -> dict:
     return merged
 
 
-class DynamicSamplingGRPOTrainer(GRPOTrainer):
+class DynamicSamplingGRPOTrainer(ResumableGRPOTrainer):
     """GRPOTrainer whose training batches hold only groups with a reward spread, while max_rounds allows."""
 
     def __init__(self, *args, max_rounds: int, tolerance: float, **kwargs):

@@ -215,7 +215,9 @@ def generation_args(run) -> dict:
 
 
 def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
-    from trl import GRPOConfig, GRPOTrainer  # heavy: imported when a trainer is built, not while validating
+    from trl import GRPOConfig  # heavy: imported when a trainer is built, not while validating
+
+    from fai_rl.algorithms.grpo_trainer import ResumableGRPOTrainer  # heavy (trl): only when a trainer is built
 
     rewards = resolve(run.algorithm.rewards)
     config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in rewards]))
@@ -223,7 +225,7 @@ def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_con
                   eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config)
     settings = run.algorithm.dynamic_sampling
     if not settings.enabled:
-        return GRPOTrainer(**common)
+        return ResumableGRPOTrainer(**common)
     # heavy (torch, trl): the subclass loads only when a run asks for dynamic sampling
     from fai_rl.algorithms.dynamic_sampling import DynamicSamplingGRPOTrainer
 

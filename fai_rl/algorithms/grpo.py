@@ -13,7 +13,6 @@ from fai_rl.config.generation import SERVER_HOST, GenerationConfig, check_genera
 from fai_rl.config.schema import AlgorithmConfig, redefault, section, setting
 from fai_rl.data.templates import template_fields
 from fai_rl.rewards import resolve
-from fai_rl.rewards.builtin import answer_accuracy
 
 OBJECTIVE = "eval_reward"  # mean total reward on the eval prompts (train `reward` when there are none)
 HEADLINE = ["eval_reward", "eval_reward_std", "eval_frac_reward_zero_std", "eval_completions/mean_length"]
@@ -218,6 +217,7 @@ def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_con
     from trl import GRPOConfig  # heavy: imported when a trainer is built, not while validating
 
     from fai_rl.algorithms.grpo_trainer import ResumableGRPOTrainer  # heavy (trl): only when a trainer is built
+    from fai_rl.tracking.task_metrics import TaskMetrics  # heavy (torch, transformers)
 
     rewards = resolve(run.algorithm.rewards)
     config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in rewards]))
@@ -225,11 +225,15 @@ def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_con
                   eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config)
     settings = run.algorithm.dynamic_sampling
     if not settings.enabled:
-        return ResumableGRPOTrainer(**common)
-    # heavy (torch, trl): the subclass loads only when a run asks for dynamic sampling
-    from fai_rl.algorithms.dynamic_sampling import DynamicSamplingGRPOTrainer
+        trainer = ResumableGRPOTrainer(**common)
+    else:
+        # heavy (torch, trl): the subclass loads only when a run asks for dynamic sampling
+        from fai_rl.algorithms.dynamic_sampling import DynamicSamplingGRPOTrainer
 
-    return DynamicSamplingGRPOTrainer(**common, max_rounds=settings.max_rounds, tolerance=settings.tolerance)
+        trainer = DynamicSamplingGRPOTrainer(**common, max_rounds=settings.max_rounds, tolerance=settings.tolerance)
+    if eval_ds is not None and "answer" in eval_ds.column_names:  # before fai-rl's callbacks that read its metrics
+        trainer.add_callback(TaskMetrics(trainer, run, eval_ds))
+    return trainer
 
 
 def evaluate(trainer) -> dict:
@@ -238,15 +242,15 @@ def evaluate(trainer) -> dict:
 
 
 def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
-    """fai-rl-eval on prompt data: every reward on greedy completions, and exact-answer accuracy when answers exist."""
-    from fai_rl.models.generation import generate, render  # heavy (torch)
+    """fai-rl-eval on prompt data: every reward on greedy completions; with answers, exact-answer accuracy and pass@k."""
+    from fai_rl.tracking.task_metrics import answer_metrics, as_completions, complete  # heavy (torch)
 
     prompts = list(eval_ds["prompt"])
     columns = {c: list(eval_ds[c]) for c in eval_ds.column_names if c != "prompt"}
     length = run.evaluation.max_new_tokens or run.algorithm.max_completion_length
-    texts = generate(model, tokenizer, [render(p, tokenizer, chat=False) for p in prompts], length,
-                     run.training.per_device_eval_batch_size, temperature=0.0)
-    completions = [[{"role": "assistant", "content": t}] if isinstance(p, list) else t for p, t in zip(prompts, texts)]
+    batch = run.training.per_device_eval_batch_size
+    texts = complete(model, tokenizer, prompts, length, batch, progress=True)
+    completions = as_completions(prompts, texts)
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     metrics, total = {}, [0.0] * len(prompts)
     for reward in resolve(run.algorithm.rewards):
@@ -256,7 +260,7 @@ def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) 
         total = [t + reward.weight * (v or 0.0) for t, v in zip(total, values)]
     metrics["eval_reward"] = sum(total) / len(total)
     if "answer" in columns:
-        hits = answer_accuracy(completions, columns["answer"])
-        metrics["eval_exact_answer_accuracy"] = sum(hits) / len(hits)
+        metrics.update(answer_metrics(model, tokenizer, prompts, columns["answer"], texts, run.evaluation.pass_k,
+                                      length, batch, run.algorithm.temperature))
     metrics["eval_completions/mean_length"] = sum(map(len, ids)) / len(ids)
     return metrics

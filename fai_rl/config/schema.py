@@ -139,6 +139,14 @@ class TrainingConfig:
     save_steps: int = setting(100, "Write a checkpoint every N optimizer steps (> 0).")
     save_total_limit: Optional[int] = setting(None, "Checkpoints kept (the oldest are deleted); null: all.")
     eval_steps: Optional[int] = setting(None, "Evaluate every N steps (> 0); null: only before and after training.")
+    metric_for_best_model: Optional[str] = setting(
+        None, "Eval metric that picks the best checkpoint (eval_ prefix optional, e.g. eval_exact_answer_accuracy); "
+              "its best step is reported in summary.json. null: none tracked, or the algorithm's OBJECTIVE with "
+              "load_best_model_at_end.")
+    greater_is_better: Optional[bool] = setting(None, "Whether a higher metric_for_best_model is better; null: true "
+                                                      "unless its name ends in loss.")
+    load_best_model_at_end: bool = setting(False, "Save the best checkpoint's model as the final model (needs "
+                                                  "eval_steps and save_steps a multiple of it).")
     bf16: Optional[bool] = setting(None, "bf16 mixed precision; null: follow hardware.mixed_precision.")
     fp16: Optional[bool] = setting(None, "fp16 mixed precision (not with bf16); null: follow "
                                          "hardware.mixed_precision.")
@@ -237,13 +245,22 @@ class HardwareConfig:
 
 @dataclass
 class EvaluationConfig:
-    """Used by fai-rl-eval (and the saved-model evaluation after training)."""
+    """Used by fai-rl-eval, and by the evaluations during training (task metrics, reward-hacking alarm)."""
 
     reference_model: Optional[str] = setting(None, "Preference data: the reference policy; null: the evaluated "
                                                    "model's recorded base model.")
     max_new_tokens: Optional[int] = setting(None, "Prompt data: length of the greedy generations; null: "
                                                   "algorithm.max_completion_length.")
     output: Optional[str] = setting(None, "Path of eval.json; null: <run_dir>/eval.json.")
+    task_rows: Optional[int] = setting(64, "Prompt data with answers: eval prompts (the first N, > 0) scored for "
+                                           "the task metrics at every evaluation during training; null: all.")
+    pass_k: int = setting(4, "Prompt data with answers: completions sampled per prompt for eval_pass_at_<k> "
+                             "(>= 0; 0: off).")
+    alarm_metric: Optional[str] = setting("eval_exact_answer_accuracy", "Eval metric watched against the "
+                                          "training reward for reward hacking; null: no alarm.")
+    alarm_evals: int = setting(3, "Warn when, over this many consecutive evaluations during training (>= 2), the "
+                                  "training reward rose while alarm_metric fell.")
+    stop_on_alarm: bool = setting(False, "Stop training (saving the model) when the alarm fires.")
 
 
 @dataclass
@@ -267,7 +284,8 @@ class RunConfig:
     wandb: WandbConfig = section(WandbConfig, "Weights & Biases reporting.")
     tracking: TrackingConfig = section(TrackingConfig, "TensorBoard and MLflow.")
     upload: UploadConfig = section(UploadConfig, "Checkpoints and the final model copied to object storage.")
-    evaluation: EvaluationConfig = section(EvaluationConfig, "fai-rl-eval, and the saved-model evaluation after "
+    evaluation: EvaluationConfig = section(EvaluationConfig, "fai-rl-eval, and the task metrics and "
+                                                             "reward-hacking alarm of the evaluations during "
                                                              "training.")
     run_dir: Optional[str] = setting(None, "Where the run's config, metrics and summary are written; null: none.")
 

@@ -124,6 +124,34 @@ def check_common(run: RunConfig) -> None:
         if not m.lora.target_modules:
             raise ConfigError("'model.lora.target_modules' is empty; use [all-linear] or module names like [q_proj]")
     check_hardware(run)
+    check_evaluation(run)
+
+
+def check_evaluation(run: RunConfig) -> None:
+    """The evaluations during training: best checkpoint, task metrics, reward-hacking alarm."""
+    t, e = run.training, run.evaluation
+    if e.task_rows is not None:
+        _positive(e.task_rows, "evaluation.task_rows")
+    _positive(e.pass_k, "evaluation.pass_k", allow_zero=True)
+    if e.alarm_evals < 2:
+        raise ConfigError(f"'evaluation.alarm_evals' must be >= 2 (a rise and a fall need two evaluations), "
+                          f"got {e.alarm_evals}")
+    if e.stop_on_alarm and not e.alarm_metric:
+        raise ConfigError("'evaluation.stop_on_alarm' is true but evaluation.alarm_metric is null: no alarm to stop "
+                          "on; name the eval metric to watch, e.g. evaluation.alarm_metric=eval_exact_answer_accuracy")
+    best = "training.load_best_model_at_end" if t.load_best_model_at_end else "training.metric_for_best_model"
+    if not (t.load_best_model_at_end or t.metric_for_best_model):
+        return
+    if t.eval_steps is None or not run.data.eval_datasets:
+        raise ConfigError(f"'{best}' needs evaluations during training: set training.eval_steps and "
+                          "data.eval_datasets (the best checkpoint is picked among those evaluations)")
+    if t.load_best_model_at_end and t.save_steps != t.eval_steps:
+        raise ConfigError(f"'training.load_best_model_at_end' needs a checkpoint at every evaluated step: "
+                          f"training.save_steps ({t.save_steps}) must equal training.eval_steps ({t.eval_steps}); "
+                          f"set training.save_steps={t.eval_steps}")
+    if t.load_best_model_at_end and t.save_only_model and run.hardware.zero_stage > 0:
+        raise ConfigError("'training.load_best_model_at_end' under DeepSpeed cannot load a model-only checkpoint: "
+                          "set training.save_only_model=false")
 
 
 def to_dict(run: RunConfig) -> dict:

@@ -9,13 +9,15 @@ import logging
 import math
 from pathlib import Path
 
-# (panel title, metric keys drawn in it): a panel appears when a run logged any of its keys.
+# (panel title, metric keys drawn in it; a key ending in * stands for every logged key it begins): a panel appears
+# when a run logged any of its keys.
 # Train keys are solid lines, eval_* keys dashed with markers (TRL logs eval before and after training).
 PANELS = [
     ("loss", ["loss", "eval_loss"]),
     ("reward accuracy", ["rewards/accuracies", "eval_rewards/accuracies"]),
     ("reward margin", ["rewards/margins", "eval_rewards/margins"]),
     ("reward", ["reward", "eval_reward"]),
+    ("task metrics", ["eval_exact_answer_accuracy", "eval_pass_at_*"]),
     ("token accuracy", ["mean_token_accuracy", "eval_mean_token_accuracy"]),
     ("KL", ["kl", "eval_kl"]),
     ("learning rate", ["learning_rate"]),
@@ -53,9 +55,18 @@ def series(records: list, key: str) -> tuple:
     return steps, values
 
 
+def matching(keys: list, logged: set) -> list:
+    """The logged keys among `keys`, a key ending in * expanded to the logged keys it begins."""
+    found = []
+    for key in keys:
+        found += sorted(k for k in logged if k.startswith(key[:-1])) if key.endswith("*") else [key] * (key in logged)
+    return found
+
+
 def present_panels(histories: dict) -> list:
     logged = {key for records in histories.values() for record in records for key in record}
-    return [(title, [k for k in keys if k in logged]) for title, keys in PANELS if logged & set(keys)]
+    panels = [(title, matching(keys, logged)) for title, keys in PANELS]
+    return [(title, keys) for title, keys in panels if keys]
 
 
 def draw_curves(histories: dict, path: Path, title: str, highlight: str | None = None) -> Path:

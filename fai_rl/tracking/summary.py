@@ -25,6 +25,11 @@ def describe(summary: dict) -> str:
         if key in after:
             start = f"{before[key]:.3f} -> " if key in before else ""
             lines.append(f"  {key}: {start}{after[key]:.3f}")
+    if summary.get("best_step") is not None:
+        lines.append(f"  best {summary['metric_for_best_model']}: {summary['best_value']:.3f} at step "
+                     f"{summary['best_step']}; the saved model is {summary['saved_model']}")
+    for alarm in summary.get("alarms", []):
+        lines.append(f"  WARNING at step {alarm['step']}: {alarm['message']}")
     lines.append(f"  model:   {summary['output_dir']}")
     lines.append(f"  run dir: {summary['run_dir']}")
     lines.append(f"  log:     {summary['log_file']}")
@@ -46,3 +51,20 @@ def pick_objective(name: str, explicit: bool, eval_after: dict, train_metrics: d
         raise ConfigError(f"'training.objective_metric' is '{name}', which this run did not log "
                           f"(eval_* metrics need data.eval_datasets); logged: {', '.join(logged)}")
     return None
+
+
+def best_checkpoint(state, metric, loaded_at_end: bool) -> dict:
+    """The best evaluation during training by `metric` (HF's TrainerState tracks it), and which model was saved."""
+    if metric is None:
+        return {}
+    best = {"metric_for_best_model": metric, "best_step": state.best_global_step, "best_value": state.best_metric,
+            "best_checkpoint": state.best_model_checkpoint}
+    best_folder = f"checkpoint-{state.best_global_step}"
+    if state.best_global_step is None:
+        best["saved_model"] = f"the final one (step {state.global_step}); no evaluation during training logged {metric}"
+    elif loaded_at_end and Path(state.best_model_checkpoint or "").name == best_folder:
+        best["saved_model"] = f"the best one (step {state.best_global_step}, training.load_best_model_at_end)"
+    else:
+        best["saved_model"] = (f"the final one (step {state.global_step}), not the best (step "
+                               f"{state.best_global_step}); training.load_best_model_at_end=true saves the best")
+    return best

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from accelerate import PartialState
 from transformers import TrainingArguments
 
+from fai_rl import algorithms
 from fai_rl.config import deepspeed
 from fai_rl.config.derived import launched
 from fai_rl.config.schema import RunConfig
@@ -40,6 +41,21 @@ def reporters(run: RunConfig) -> list:
     return (["wandb"] if run.wandb.enabled else []) + (["mlflow"] if run.tracking.mlflow_tracking_uri else [])
 
 
+def best_model_metric(run: RunConfig):
+    """The eval metric that picks the best checkpoint (eval_-prefixed, as logged), or None when none is tracked."""
+    t = run.training
+    name = t.metric_for_best_model or (algorithms.load(run.algorithm.trainer).OBJECTIVE
+                                       if t.load_best_model_at_end else None)
+    return name if name is None or name.startswith("eval_") else f"eval_{name}"
+
+
+def best_model_args(run: RunConfig) -> dict:
+    """HF's best-checkpoint arguments (the Trainer tracks the best metric at every evaluation during training)."""
+    t = run.training
+    return dict(load_best_model_at_end=t.load_best_model_at_end, metric_for_best_model=best_model_metric(run),
+                greater_is_better=t.greater_is_better)
+
+
 def common_args(run: RunConfig) -> dict:
     t = run.training
     eval_on = t.eval_steps is not None and bool(run.data.eval_datasets)
@@ -65,6 +81,7 @@ def common_args(run: RunConfig) -> dict:
         save_total_limit=t.save_total_limit,
         eval_strategy="steps" if eval_on else "no",
         eval_steps=t.eval_steps if eval_on else None,
+        **best_model_args(run),
         bf16=run.use_bf16,
         fp16=run.use_fp16,
         activation_checkpointing=t.gradient_checkpointing,  # the seed name; transformers 5 renamed it

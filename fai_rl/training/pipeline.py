@@ -24,11 +24,13 @@ from fai_rl.tracking.metrics_log import MetricsLog
 from fai_rl.tracking.model_card import resume_command, write_model_card
 from fai_rl.tracking.plot_process import CurvesPlotter
 from fai_rl.tracking.plots import CURVES_PNG
+from fai_rl.tracking.reward_alarm import RewardAlarm
 from fai_rl.tracking.run_log import attach_log_file
-from fai_rl.tracking.summary import describe, pick_objective, write_summary
+from fai_rl.tracking.summary import best_checkpoint, describe, pick_objective, write_summary
 from fai_rl.tracking.trackers import Trackers
 
-from .arguments import check_processes, common_args, held_parameters, sharded_loading
+from .arguments import best_model_metric, check_processes, common_args, held_parameters, sharded_loading
+from .best_metric import RequireBestMetric
 from .checkpoints import checkpoint_step, complete_checkpoints, resolve_resume, set_aside_incomplete
 from .guards import StopSignals, guard_finite_loss
 from .resume import MarkCheckpointComplete, finish_from_checkpoint
@@ -106,7 +108,10 @@ def _train(run: RunConfig, plotter) -> dict:
         if run.watchdog_seconds:  # a step that never ends stops the job with every rank's stacks
             watchdog = Watchdog(run.watchdog_seconds, run_dir, int(os.environ.get("RANK", "0")), run.world_size,
                                 in_process=not launched(run))
-        for callback in (metrics_log, MarkCheckpointComplete(), *uploads, stop_signals, watchdog,
+        e, best_metric = run.evaluation, best_model_metric(run)
+        alarm = RewardAlarm(e.alarm_metric, e.alarm_evals, e.stop_on_alarm) if e.alarm_metric else None
+        best_check = RequireBestMetric(best_metric) if best_metric else None
+        for callback in (metrics_log, MarkCheckpointComplete(), *uploads, stop_signals, watchdog, best_check, alarm,
                          *(trackers.callbacks() if trackers else [])):
             if callback is not None:
                 trainer.add_callback(callback)
@@ -167,6 +172,8 @@ def _train(run: RunConfig, plotter) -> dict:
         "headline_metrics": list(module.HEADLINE),
         "objective_metric": objective_metric,
         "objective": objective,
+        **best_checkpoint(trainer.state, best_metric, run.training.load_best_model_at_end),
+        **(alarm.summary() if alarm else {}),
         "output_dir": str(Path(run.training.output_dir).resolve()),
         "run_dir": str(run_dir.resolve()),
         "log_file": str(log_file.resolve()) if log_file else None,

@@ -83,7 +83,9 @@ def test_eval_on_prompt_data_scores_rewards_of_greedy_generations(tmp_path):
         scores[name] = json.loads(out.read_text())
     assert scores["trained"]["eval_rewards/letter_share/mean"] > scores["untrained"]["eval_rewards/letter_share/mean"]
     proc = _module("fai_rl.cli.evaluate", "algorithm=grpo", "data=tiny_math", "model.base_model_name=builtin:tiny",
-                   f"evaluation.output={tmp_path}/math.json", f"hydra.run.dir={tmp_path}/math", cwd=tmp_path)
+                   "evaluation.pass_k=2", f"evaluation.output={tmp_path}/math.json", f"hydra.run.dir={tmp_path}/math",
+                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     math = json.loads((tmp_path / "math.json").read_text())
     assert 0.0 <= math["eval_exact_answer_accuracy"] <= 1.0 and "eval_rewards/accuracy/mean" in math
+    assert 0.0 <= math["eval_pass_at_2"] <= 1.0  # evaluation.pass_k sampled completions per prompt

@@ -7,6 +7,7 @@ import json
 import pytest
 from conftest import make_run, write_jsonl
 from safetensors.torch import load_file
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fai_rl.config.errors import ConfigError
 from fai_rl.tracking.plots import present_panels, read_metrics
@@ -29,6 +30,7 @@ def _first_per_step(records: list, key: str) -> dict:
 def test_tiny_math_logs_task_metrics_every_eval_steps_and_saves_the_best(tmp_path):
     run = make_run(["algorithm=grpo", "data=tiny_math", "training.eval_steps=2", "training.max_steps=4",
                     "training.save_steps=2", "training.load_best_model_at_end=true", "evaluation.pass_k=2",
+                    "algorithm.max_completion_length=16", "tracking.tensorboard=true",
                     "training.metric_for_best_model=pass_at_2", *SMALL_EVAL, *QUIET], tmp_path)
     summary = train(run)
     records = read_metrics(tmp_path / "run" / "metrics.jsonl")
@@ -37,6 +39,9 @@ def test_tiny_math_logs_task_metrics_every_eval_steps_and_saves_the_best(tmp_pat
     assert sorted(accuracy) == sorted(passed) == [0, 2, 4]  # before training, then every 2 steps
     assert all(0.0 <= v <= 1.0 for v in [*accuracy.values(), *passed.values()])
     assert ("task metrics", ["eval_exact_answer_accuracy", "eval_pass_at_2"]) in present_panels({"run": records})
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()  # a tracker gets them like every other metric
+    assert [e.step for e in events.Scalars("eval_pass_at_2")] == [0, 2, 4, 4]
 
     in_loop = {step: passed[step] for step in (2, 4)}
     best_step = max(in_loop, key=lambda step: (in_loop[step], -step))  # the first best: later ties are not better

@@ -242,7 +242,7 @@ def evaluate(trainer) -> dict:
 
 
 def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
-    """fai-rl-eval on prompt data: every reward on greedy completions; with answers, exact-answer accuracy and pass@k."""
+    """fai-rl-eval on prompt data: every reward on greedy completions; with answers, exact-answer accuracy, pass@k."""
     from fai_rl.tracking.task_metrics import answer_metrics, as_completions, complete  # heavy (torch)
 
     prompts = list(eval_ds["prompt"])

@@ -3,6 +3,7 @@ k sampled ones. fai-rl-eval reports them for a saved model; TaskMetrics adds the
 run (before, every training.eval_steps, after), logged like the other eval metrics."""
 from __future__ import annotations
 
+import torch
 from transformers import TrainerCallback
 
 from fai_rl.models.generation import generate, render
@@ -57,8 +58,13 @@ class TaskMetrics(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         model = self.trainer.accelerator.unwrap_model(self.trainer.model)
         model.eval()  # the next training step sets train mode again
-        greedy = complete(model, self.trainer.processing_class, self.prompts, self.max_new_tokens, self.batch_size)
-        task = answer_metrics(model, self.trainer.processing_class, self.prompts, self.answers, greedy, self.pass_k,
-                              self.max_new_tokens, self.batch_size, self.temperature)
+        # pass@k samples from a seed of its own: every rank draws the same (they agree on the best checkpoint and the
+        # alarm), and training draws what it would have drawn without these metrics
+        with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
+            torch.manual_seed(args.seed + state.global_step)
+            greedy = complete(model, self.trainer.processing_class, self.prompts, self.max_new_tokens,
+                              self.batch_size)
+            task = answer_metrics(model, self.trainer.processing_class, self.prompts, self.answers, greedy,
+                                  self.pass_k, self.max_new_tokens, self.batch_size, self.temperature)
         metrics.update(task)
         self.trainer.log(dict(task))  # metrics.jsonl, the curves and every tracker, at this step

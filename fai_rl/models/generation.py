@@ -17,7 +17,8 @@ def render(prompt, tokenizer, chat: bool) -> str:
 
 
 def generate(model, tokenizer, texts: list, max_new_tokens: int, batch_size: int, temperature: float,
-             progress: bool = True) -> list:
+             progress: bool = True, after_batch=None) -> list:
+    """Completions of `texts`, `batch_size` at a time; `after_batch()`, when given, is called after each batch."""
     tokenizer.padding_side = "left"
     outputs = []
     sampling = dict(do_sample=True, temperature=temperature) if temperature > 0 else dict(do_sample=False)
@@ -28,4 +29,6 @@ def generate(model, tokenizer, texts: list, max_new_tokens: int, batch_size: int
             ids = model.generate(**batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
                                  **sampling)
         outputs += tokenizer.batch_decode(ids[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        if after_batch is not None:
+            after_batch()
     return outputs

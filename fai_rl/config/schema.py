@@ -163,6 +163,9 @@ class TrainingConfig:
     watchdog_s: Optional[float] = setting(None, "Stop the job when no training step completes in this many seconds "
                                                 "(clock from train begin), writing every rank's stacks and naming "
                                                 "the stuck rank(s); 0: off; null: 1800 on CUDA, off on CPU.")
+    disk_headroom_gb: float = setting(1.0, "Free space (GB, >= 0) output_dir's filesystem must have beyond the "
+                                           "estimated size of a checkpoint and the final model; checked before "
+                                           "training starts.")
 
 
 @dataclass
@@ -240,6 +243,8 @@ class HardwareConfig:
         None, "A DeepSpeed JSON of your own, used in place of the generated one (its \"auto\" batch, clipping and "
               "precision values filled from the run; path relative to the launch directory); its ZeRO stage must "
               "equal zero_stage. null: generated from this section.")
+    check_memory: bool = setting(True, "On CUDA: refuse a run whose per-rank memory estimate (printed at launch) "
+                                       "exceeds a GPU's memory, naming settings that would fit; false: start anyway.")
     dry_run: bool = setting(False, "Print the launch command(s) and the DeepSpeed config; train nothing.")
 
 

@@ -58,6 +58,7 @@ def check_common(run: RunConfig) -> None:
     _positive(t.save_steps, "training.save_steps")
     _positive(t.warmup_steps, "training.warmup_steps", allow_zero=True)
     _positive(t.dataloader_num_workers, "training.dataloader_num_workers", allow_zero=True)
+    _positive(t.disk_headroom_gb, "training.disk_headroom_gb", allow_zero=True)
     if t.eval_steps is not None:
         _positive(t.eval_steps, "training.eval_steps")
     if t.max_steps == 0 or t.max_steps < -1:

@@ -16,6 +16,8 @@ from fai_rl.config.derived import batch_line, launched
 from fai_rl.config.errors import WORKER_ERROR_PREFIX, ConfigError, RunFailed
 from fai_rl.config.generation import uses_server
 from fai_rl.config.output_dir import check_output_dir
+from fai_rl.config.memory import checkpoint_bytes, memory_line
+from fai_rl.config.output_dir import check_free_space, check_output_dir
 from fai_rl.config.schema import RunConfig
 from fai_rl.storage.remote import check_reachable
 from fai_rl.training.stuck_ranks import clear_reports, read_reports, stuck_message
@@ -29,10 +31,12 @@ from .workers import Interrupted, run_supervised
 def launch(run: RunConfig) -> dict:
     """Train as `run` says (or, with hardware.dry_run, print how); return the run summary."""
     print(f"fai-rl: {batch_line(run)}", flush=True)
+    print(f"fai-rl: {memory_line(run)}", flush=True)
     if run.hardware.dry_run:
         print(describe(run), flush=True)
         return {"status": "dry_run"}
     check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or run.resuming)
+    check_free_space(run.training.output_dir, checkpoint_bytes(run), run.training.disk_headroom_gb)
     if run.upload.url:
         check_reachable(run.upload.url, run.upload.endpoint_url, run.upload.region, "upload.url")
         if run.resuming:

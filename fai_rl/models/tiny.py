@@ -16,11 +16,11 @@ import torch
 from tokenizers import ByteLevelBPETokenizer
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from fai_rl.config.model_shape import known_shapes
 from fai_rl.config.paths import cache_dir
 
 BUILDER_VERSION = 1
-SPEC = {"vocab_size": 512, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 512}
+SPEC = known_shapes()["builtin:tiny"]  # one place for the spec: the memory estimate reads it too
 SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "<|end|>", "pad_token": "<pad>", "unk_token": "<unk>"}
 CHAT_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
 CHAT_TEMPLATE = (

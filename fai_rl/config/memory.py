@@ -1,0 +1,177 @@
+"""Will it fit? Per-rank memory of a composed run, estimated from the model's shape before anything loads.
+
+The formula is written out in docs/scaling.md ("Will it fit?"); the bench's memory section measures it against
+peak RSS per rank on CPU. Light by rule: no torch here (the front process prints the estimate before loading it).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .derived import precision
+from .model_shape import DTYPE_BYTES, Shape, model_shape
+from .schema import RunConfig
+
+GiB = 2 ** 30
+CPU_RUNTIME = int(0.55 * GiB)  # one process with Python, torch, transformers, TRL imported (bench: tiny-model runs)
+CUDA_RUNTIME = 1 * GiB         # per GPU: CUDA context, kernels, caching-allocator slack
+ZERO3_LIVE_DEFAULT = int(1e9)  # DeepSpeed's stage3_max_live_parameters when hardware.zero3_live_parameters is null
+
+
+@dataclass
+class Estimate:
+    """Bytes per rank: `device` parts on the training device (CPU RAM on CPU), `host` parts offloaded to CPU RAM."""
+
+    shape: Shape
+    trainable: int
+    device: dict = field(default_factory=dict)
+    host: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.device.values())
+
+    def line(self, where: str) -> str:
+        parts = ", ".join(f"{name} {gib(b)}" for name, b in self.device.items() if b >= GiB / 200)
+        host = f"; + {gib(sum(self.host.values()))} GiB offloaded to CPU RAM" if any(self.host.values()) else ""
+        return (f"memory per rank ≈ {gib(self.total)} GiB on {where} ({parts} GiB){host}; for "
+                f"{billions(self.shape.parameters)} parameters ({billions(self.trainable)} trained) from "
+                f"{self.shape.source}")
+
+
+def gib(n: float) -> str:
+    return f"{n / GiB:.2f}" if n < 10 * GiB else f"{n / GiB:.1f}"
+
+
+def billions(n: int) -> str:
+    return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"
+
+
+def unavailable_line(run: RunConfig) -> str:
+    return (f"memory per rank: estimate unavailable: model.base_model_name '{run.model.base_model_name}' is not a "
+            "local model folder, not in the local Hugging Face cache and not one of fai-rl's recipe models "
+            "(fai_rl/config/model_shapes.json), so its config.json cannot be read without downloading it")
+
+
+def memory_line(run: RunConfig) -> str:
+    est = estimate(run)
+    return est.line(run.hardware.device) if est else unavailable_line(run)
+
+
+def estimate(run: RunConfig):
+    """The per-rank Estimate of `run`, or None when the model's shape cannot be known here."""
+    shape = model_shape(run.model.base_model_name)
+    return None if shape is None else estimate_for(run, shape)
+
+
+def estimate_for(run: RunConfig, shape: Shape) -> Estimate:
+    m, h, n, stage = run.model, run.hardware, run.world_size, run.hardware.zero_stage
+    mixed = precision(run) != "no"
+    w = 2 if stage and mixed else DTYPE_BYTES.get(m.torch_dtype, shape.dtype_bytes)  # DeepSpeed casts to bf16/fp16
+    quantized = m.load_in_4bit or m.load_in_8bit
+    linears = shape.layers * shape.layer_linear_parameters
+    frozen_weights = (shape.parameters - linears) * w + linears * (0.5 if m.load_in_4bit else 1 if quantized else w)
+    if m.lora.enabled:  # peft keeps the adapters in fp32 and the base frozen
+        trainable, tw = shape.lora_parameters(m.lora.r, m.lora.target_modules), 4
+    else:
+        trainable, tw = shape.parameters, w
+    weights = frozen_weights + (trainable * tw if m.lora.enabled else 0)
+    est = Estimate(shape, trainable)
+    if stage == 0:
+        est.device.update(weights=weights, gradients=trainable * tw * (2 if n > 1 else 1),  # DDP: + reduce buckets
+                          optimizer=2 * trainable * tw)  # Adam's two moments, in the parameters' dtype
+    else:
+        sharded_weights = weights / n if stage == 3 else weights
+        live = min(h.zero3_live_parameters or ZERO3_LIVE_DEFAULT, shape.parameters) * w if stage == 3 else 0
+        state = {"optimizer": 12 * trainable / n}  # fp32 master copy + Adam's two moments, sharded from stage 1
+        est.device.update(weights=0 if h.offload == "optimizer_and_params" else sharded_weights,
+                          gathered=live, gradients=trainable * tw / (n if stage >= 2 else 1))
+        offloaded = est.host if h.device == "cuda" else est.device  # on CPU, offloading stays in the same RAM
+        (offloaded if h.offload != "none" else est.device).update(state)
+        if h.offload == "optimizer_and_params":
+            offloaded["weights"] = sharded_weights
+    est.device["reference"] = frozen_weights / (n if stage == 3 else 1) if needs_reference(run) else 0
+    est.device["activations"] = activations(run, shape, 2 if mixed or w == 2 or quantized else 4)
+    est.device["runtime"] = CUDA_RUNTIME if h.device == "cuda" else CPU_RUNTIME
+    return est
+
+
+def needs_reference(run: RunConfig) -> bool:
+    """A second copy of the weights: DPO without precomputed log-probs, GRPO with beta > 0 (LoRA: the base is it)."""
+    a = run.algorithm
+    if run.model.lora.enabled:
+        return False
+    if a.trainer == "dpo":
+        return not getattr(a, "precompute_ref_log_probs", True) or getattr(a, "sync_ref_model", False)
+    return a.trainer == "grpo" and getattr(a, "beta", 0) > 0
+
+
+def activations(run: RunConfig, shape: Shape, a: int) -> int:
+    """Saved for backward at one micro-batch of full-length sequences (an upper bound: batches pad to their
+    longest); GRPO: or its generation's KV cache, whichever is larger."""
+    b, d, alg = run.training.per_device_train_batch_size, run.data, run.algorithm
+    if alg.trainer == "dpo":
+        tokens = 2 * b * d.max_length  # chosen and rejected
+    elif alg.trainer == "grpo":
+        tokens = b * (d.max_prompt_length + alg.max_completion_length)
+    else:
+        tokens = b * d.max_length
+    per_layer = 6 * shape.hidden + 2 * shape.kv_dim + 4 * shape.intermediate  # elements per token, Llama-style layer
+    checkpointed = run.training.gradient_checkpointing  # keeps each layer's input, recomputes one layer at a time
+    layers = shape.layers * shape.hidden + per_layer if checkpointed else shape.layers * per_layer
+    saved = tokens * layers * a + tokens * shape.vocab * (a + 4)  # + logits and their fp32 log-softmax
+    if alg.trainer == "grpo":
+        generated = tokens * (alg.steps_per_generation or run.training.gradient_accumulation_steps)
+        return max(saved, generated * shape.layers * 2 * shape.kv_dim * a)
+    return saved
+
+
+def fitting_changes(run: RunConfig, capacity: int) -> list:
+    """Overrides (one candidate change each, or ZeRO-3 with checkpointing) under which the estimate fits."""
+    h, t = run.hardware, run.training
+    candidates = []
+    if run.world_size > 1 and h.zero_stage < 3:
+        candidates.append({"hardware.zero_stage": 3})
+    if not t.gradient_checkpointing:
+        candidates.append({"training.gradient_checkpointing": True})
+    if t.per_device_train_batch_size > 1:
+        candidates.append({"training.per_device_train_batch_size": t.per_device_train_batch_size // 2,
+                           "training.gradient_accumulation_steps": t.gradient_accumulation_steps * 2})
+    if h.offload == "none":
+        candidates.append({"hardware.zero_stage": max(h.zero_stage, 1 if run.world_size == 1 else 3),
+                           "hardware.offload": "optimizer"})
+    if not run.model.lora.enabled:
+        candidates.append({"model.lora.enabled": True})
+    if len(candidates) > 1 and run.world_size > 1 and h.zero_stage < 3 and not t.gradient_checkpointing:
+        candidates.append({"hardware.zero_stage": 3, "training.gradient_checkpointing": True})
+    shape = model_shape(run.model.base_model_name)
+    fits = [c for c in candidates if estimate_for(changed(run, c), shape).total <= capacity]
+    return [" ".join(f"{k}={str(v).lower()}" for k, v in c.items()) for c in fits]
+
+
+def changed(run: RunConfig, overrides: dict) -> RunConfig:
+    """A copy of `run` with dotted-key overrides applied (sections copied, never shared)."""
+    copy = dataclasses.replace(run)
+    for key, value in overrides.items():
+        *path, name = key.split(".")
+        parent = copy
+        for part in path:
+            child = dataclasses.replace(getattr(parent, part))
+            setattr(parent, part, child)
+            parent = child
+        setattr(parent, name, value)
+    return copy
+
+
+def checkpoint_bytes(run: RunConfig):
+    """Disk for one checkpoint plus the final model (weights in the saved dtype; with save_only_model=false also
+    the optimizer state of every rank), or None when the model's shape is unknown."""
+    shape = model_shape(run.model.base_model_name)
+    if shape is None:
+        return None
+    m, mixed = run.model, precision(run) != "no"
+    w = 2 if run.hardware.zero_stage and mixed else DTYPE_BYTES.get(m.torch_dtype, shape.dtype_bytes)
+    saved = shape.lora_parameters(m.lora.r, m.lora.target_modules) * 4 if m.lora.enabled else shape.parameters * w
+    trainable = saved / (4 if m.lora.enabled else w)
+    optimizer = 0 if run.training.save_only_model else trainable * (12 if run.hardware.zero_stage else 8)
+    return int(2 * saved + optimizer)

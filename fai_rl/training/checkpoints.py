@@ -8,16 +8,18 @@ faults harness uses it too; fai_rl.training.resume marks and loads checkpoints i
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
 import time
 from pathlib import Path
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.config.errors import ConfigError, RunFailed, RunStopped
 
 MARKER = "fai_rl_complete.json"
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EIO}
 log = logging.getLogger("fai_rl")
 
 
@@ -70,3 +72,24 @@ def resolve_resume(resume, output_dir) -> str | None:
 def checkpoint_step(checkpoint: str) -> int:
     state = Path(checkpoint) / "trainer_state.json"
     return json.loads(state.read_text())["global_step"] if state.exists() else 0
+
+
+def failed_write(err: BaseException, output_dir, resumable: bool):
+    """A run that failed while writing into output_dir (disk full, read-only, a save cut short: an unmarked
+    checkpoint is left) as one RunFailed saying what is still usable; None for any other failure."""
+    partial = [p for p in _checkpoints(output_dir) if not is_complete(p)]
+    disk = isinstance(err, OSError) and err.errno in DISK_ERRNOS
+    if isinstance(err, RunStopped) or not isinstance(err, Exception) or not (partial or disk):
+        return None
+    reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+    done = complete_checkpoints(output_dir)
+    cut = f"{partial[-1].name} is incomplete and will not be used; " if partial else ""
+    if not done:
+        kept = "no complete checkpoint had been written"
+    elif resumable:
+        kept = (f"the newest complete checkpoint, {done[-1].name}, is intact: training.resume=auto continues "
+                "from it")
+    else:
+        kept = f"the newest complete checkpoint, {done[-1].name}, is intact (its model loads; save_only_model=true)"
+    return RunFailed(f"writing to training.output_dir '{output_dir}' failed ({type(err).__name__}: {reason}); "
+                     f"{cut}{kept}")

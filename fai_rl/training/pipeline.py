@@ -31,7 +31,7 @@ from fai_rl.tracking.trackers import Trackers
 
 from .arguments import best_model_metric, check_processes, common_args, held_parameters, sharded_loading
 from .best_metric import RequireBestMetric
-from .checkpoints import checkpoint_step, complete_checkpoints, resolve_resume, set_aside_incomplete
+from .checkpoints import checkpoint_step, complete_checkpoints, failed_write, resolve_resume, set_aside_incomplete
 from .guards import StopSignals, guard_finite_loss
 from .resume import MarkCheckpointComplete, finish_from_checkpoint
 from .upload import UploadCheckpoints, Uploader
@@ -140,11 +140,14 @@ def _train(run: RunConfig, plotter) -> dict:
         if main:  # the metrics are complete: the plot is drawn while the model is saved
             plotter.start(run_dir, f"{run.algorithm.name}: {run.training.run_name}")
         trainer.save_model(run.training.output_dir)
-    except BaseException:
+    except BaseException as err:
         if uploader:
             uploader.finish()  # a stopped or failed run still completes the uploads of its checkpoints
         if trackers:
             trackers.finish([], failed=True)
+        failure = failed_write(err, run.training.output_dir, not run.training.save_only_model)
+        if failure:
+            raise failure from err
         raise
     finally:
         if watchdog is not None:

@@ -1,0 +1,134 @@
+"""Will it fit? The per-rank memory estimate printed before anything loads, the GPU refusal with settings that
+would fit, and the disk: no room or a read-only output dir refused up front, a checkpoint cut short by the OS."""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, make_run, run_cli
+
+from fai_rl.config.errors import ConfigError
+from fai_rl.config.memory import GiB, estimate
+from fai_rl.config.model_shape import model_shape
+from fai_rl.training.checkpoints import complete_checkpoints, is_complete, resolve_resume
+
+LLAMA_3B = ["hardware=gpu8_zero2", "model=llama3_2_3b", "training.per_device_train_batch_size=2",
+            "data.max_length=512", "data.max_prompt_length=256"]
+
+
+def test_parameter_count_from_the_config_matches_the_loaded_model():
+    from transformers import AutoModelForCausalLM
+
+    from fai_rl.models.tiny import tiny_model_path
+
+    path = tiny_model_path()
+    loaded = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(path).parameters())
+    assert model_shape(str(path)).parameters == loaded == model_shape("builtin:tiny").parameters
+    assert model_shape("meta-llama/Llama-3.2-3B-Instruct").parameters == 3_212_749_824  # the hub card's 3.21B
+
+
+def test_dry_run_prints_the_per_rank_estimate_without_loading_anything(tmp_path):
+    proc = run_cli("hardware=gpu8_zero3", "model=llama3_2_3b", "hardware.dry_run=true",
+                   f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(ln for ln in proc.stdout.splitlines() if "memory per rank" in ln)
+    assert "GiB on cuda" in line and "3.21B parameters" in line and "Llama-3.2-3B-Instruct" in line, line
+    for part in ("weights", "gradients", "optimizer", "activations"):
+        assert part in line, line
+    unknown = run_cli("model.base_model_name=nobody/no-such-model", "hardware.dry_run=true",
+                      f"hydra.run.dir={tmp_path}/run2", cwd=tmp_path)
+    assert "estimate unavailable" in unknown.stdout and "nobody/no-such-model" in unknown.stdout, unknown.stdout
+
+
+def test_sharding_lora_checkpointing_and_a_reference_model_move_the_estimate(tmp_path):
+    def total(*overrides):
+        return estimate(make_run([*LLAMA_3B, *overrides], tmp_path)).total
+
+    ddp = total("hardware.zero_stage=0")
+    assert total("hardware.zero_stage=3") < total() < ddp
+    assert total("training.gradient_checkpointing=true") < total()
+    assert total("model.lora.enabled=true") < total() - 4 * GiB  # no full optimizer state
+    assert total("algorithm.precompute_ref_log_probs=false") > total()
+    assert total("hardware=gpu8_zero3_offload") < total("hardware=gpu8_zero3")
+
+
+def test_a_run_over_the_gpu_memory_is_refused_with_settings_that_fit(tmp_path):
+    from fai_rl.training.gpus import check_memory
+
+    run = make_run(LLAMA_3B, tmp_path)
+    capacity = 16 * GiB
+    assert estimate(run).total > capacity
+    with pytest.raises(ConfigError) as err:
+        check_memory(run, capacity)
+    text = str(err.value)
+    assert "per rank exceeds the 16.0 GiB" in text and "these would fit:" in text, text
+    assert "training.gradient_checkpointing=true" in text and "model.lora.enabled=true" in text, text
+    assert "hardware.check_memory=false" in text, text
+    check_memory(make_run([*LLAMA_3B, "hardware.check_memory=false"], tmp_path), capacity)  # the override starts it
+
+
+def test_no_room_for_a_checkpoint_is_refused_before_training(tmp_path):
+    out = tmp_path / "model"
+    proc = run_cli("training.disk_headroom_gb=1e9", f"training.output_dir={out}", f"hydra.run.dir={tmp_path}/run",
+                   cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("fai-rl: error:")]
+    assert len(errors) == 1 and "GB free" in errors[0] and "training.disk_headroom_gb" in errors[0], errors
+    assert "Traceback" not in proc.stderr and (not out.exists() or not list(out.iterdir()))
+
+
+def _user_namespaces() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-rm", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _user_namespaces(), reason="needs unshare -rm (a user namespace) for a read-only mount")
+def test_an_output_dir_on_a_read_only_filesystem_is_refused_before_training(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    command = (f"mount -t tmpfs -o ro,size=1m none {ro} && exec {sys.executable} -m fai_rl "
+               f"training.output_dir={ro}/model hydra.run.dir={tmp_path}/run")
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("fai-rl: error:")]
+    assert len(errors) == 1 and "cannot be written: Read-only file system" in errors[0], errors
+
+
+def _file_size_limit(limit: int):
+    """In the child: files may not grow past `limit` bytes (the kernel answers EFBIG, as a full disk would)."""
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.slow
+def test_a_checkpoint_write_cut_short_keeps_the_previous_one_and_says_so(tmp_path):
+    out = tmp_path / "model"
+    common = ["training.save_steps=2", "training.save_only_model=false", "data.eval_datasets=[]",
+              "training.progress_bar=false", f"training.output_dir={out}"]
+    first = run_cli(*common, "training.max_steps=2", f"hydra.run.dir={tmp_path}/run1", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    # Resumed under a file-size limit: checkpoint-4's weights (~0.5 MB) fit, its optimizer state (~1 MB) does not.
+    args = [sys.executable, "-m", "fai_rl", *common, "training.max_steps=4", "training.resume=auto",
+            f"hydra.run.dir={tmp_path}/run2"]
+    cut = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600, preexec_fn=_file_size_limit(
+        700_000), env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert cut.returncode == 1, cut.stderr[-3000:]
+    errors = [ln for ln in cut.stderr.splitlines() if ln.startswith("fai-rl: error:")]
+    assert len(errors) == 1, cut.stderr[-3000:]
+    assert "checkpoint-4 is incomplete" in errors[0] and "checkpoint-2, is intact" in errors[0], errors
+    assert "training.resume=auto" in errors[0], errors
+    assert (out / "checkpoint-4").is_dir() and not is_complete(out / "checkpoint-4")
+    assert [p.name for p in complete_checkpoints(out)] == ["checkpoint-2"]
+    assert resolve_resume("auto", out) == str(out / "checkpoint-2")
+    again = run_cli(*common, "training.max_steps=4", "training.resume=auto", f"hydra.run.dir={tmp_path}/run3",
+                    cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert [p.name for p in complete_checkpoints(out)] == ["checkpoint-2", "checkpoint-4"]

@@ -1,1 +1,2 @@
-"""fai-rl's benchmarks (`make bench`): overhead over plain TRL, responsiveness, faster defaults, scaling, growth."""
+"""fai-rl's benchmarks (`make bench`): overhead over plain TRL, responsiveness, faster defaults, scaling, growth,
+memory."""

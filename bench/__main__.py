@@ -13,7 +13,7 @@ from pathlib import Path
 from .common import REPO, Options, Section, table
 from .results import write_results
 
-SECTIONS = ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling"]
+SECTIONS = ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling", "memory"]
 
 
 def parse_args(argv=None):

@@ -11,7 +11,8 @@ from .common import Options, machine, table
 INTRO = """# fai-rl benchmarks
 
 Measured by `make bench` (all sections, about 25 minutes on 2 cores) or `make bench ARGS="--only <section>"`
-(sections: overhead, responsiveness, defaults, scaling, growth, dynamic_sampling; `--repeats N`, `--threads N`, `--smoke`).
+(sections: overhead, responsiveness, defaults, scaling, growth, dynamic_sampling, memory; `--repeats N`,
+`--threads N`, `--smoke`).
 Every figure is a median over repeated runs, with its spread (min–max over the repeats) in brackets; every
 comparison is measured in the same run, alternating the compared jobs, because these machines are noisy. The
 scripts are in `bench/`; `bench/plain_trl.py` is the hand-written TRL script fai-rl is compared with.
@@ -43,7 +44,7 @@ def write_results(out: Path, sections: dict, command: str, opts: Options, second
         record = asdict(section)
         record["measured"] = measured
         data["sections"][name] = record
-    order = ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling"]
+    order = ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling", "memory"]
     data["sections"] = {k: data["sections"][k] for k in sorted(data["sections"], key=order.index)}
     out.parent.mkdir(parents=True, exist_ok=True)
     store.write_text(json.dumps(data, indent=1) + "\n")

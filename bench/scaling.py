@@ -74,12 +74,15 @@ def rank_of(proc):
     return int(proc.environ()["RANK"])
 
 
-def measure(opts: Options, hardware: str, model: str, steps: int, tag: str) -> dict:
+DPO_DATA = ["data.datasets=[{name: 'builtin:tiny_prefs', split: train, max_samples: 64}]"]
+
+
+def measure(opts: Options, hardware: str, model: str, steps: int, tag: str, run_args: list = DPO_DATA) -> dict:
+    """Speed and per-rank RSS (whole run, training peak, held at the end) of one fai-rl run, and its output."""
     job = opts.workdir / f"scaling-{hardware}-{tag}"
     job.mkdir(parents=True)
     argv = fai_rl_argv(job, [f"hardware={hardware}", f"model.base_model_name={model}", f"training.max_steps={steps}",
-                             "data.eval_datasets=[]", "training.save_steps=100000",
-                             "data.datasets=[{name: 'builtin:tiny_prefs', split: train, max_samples: 64}]"])
+                             "data.eval_datasets=[]", "training.save_steps=100000", *run_args])
     env = job_env(opts, PYTHONUNBUFFERED=1, MALLOC_MMAP_THRESHOLD_=131072)
     proc = subprocess.Popen(argv, env=env, cwd=job, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     poller, output = PeakRss(proc.pid), []
@@ -97,7 +100,7 @@ def measure(opts: Options, hardware: str, model: str, steps: int, tag: str) -> d
     summary = read_json(job / "run" / "summary.json")
     train_s = summary["final_metrics"]["train_runtime"]
     return {"samples_per_s": steps * summary["effective_batch_size"] / train_s, **memory,
-            "world_size": summary["world_size"]}
+            "world_size": summary["world_size"], "output": "".join(output)}
 
 
 def per_rank(runs: list, key: str) -> dict:

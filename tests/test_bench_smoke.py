@@ -17,7 +17,8 @@ def test_bench_smoke_writes_every_section(tmp_path):
                           text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     sections = json.loads((tmp_path / "results.json").read_text())["sections"]
-    assert list(sections) == ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling"]
+    assert list(sections) == ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling",
+                              "memory"]
     text = out.read_text()
     assert "## Summary" in text and all(s["title"] in text for s in sections.values())
     overhead = [row for row in sections["overhead"]["headline"] if "final metrics" in row[0]]
@@ -28,3 +29,4 @@ def test_bench_smoke_writes_every_section(tmp_path):
     assert "cpu2_zero3 | 2 |" in sections["scaling"]["table"]
     assert sections["growth"]["table"].count("tok/s") == 2
     assert "| tiny_vowels | on | 2 |" in sections["dynamic_sampling"]["table"]
+    assert "| cpu | dpo | **" in sections["memory"]["table"] and "| cpu | grpo | **" in sections["memory"]["table"]

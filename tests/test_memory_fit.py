@@ -66,10 +66,22 @@ def test_a_run_over_the_gpu_memory_is_refused_with_settings_that_fit(tmp_path):
     with pytest.raises(ConfigError) as err:
         check_memory(run, capacity)
     text = str(err.value)
-    assert "per rank exceeds the 16.0 GiB" in text and "these would fit:" in text, text
+    assert "per rank exceeds the 16.0 GiB a GPU of 16.0 GiB leaves" in text and "these would fit:" in text, text
     assert "training.gradient_checkpointing=true" in text and "model.lora.enabled=true" in text, text
     assert "hardware.check_memory=false" in text, text
     check_memory(make_run([*LLAMA_3B, "hardware.check_memory=false"], tmp_path), capacity)  # the override starts it
+
+
+def test_a_colocated_vllm_keeps_its_share_of_the_gpu(tmp_path):
+    from fai_rl.training.gpus import check_memory
+
+    grpo = ["hardware=gpu", "model=qwen2_5_0_5b", "algorithm=grpo", "algorithm.generation.backend=vllm"]
+    run = make_run(grpo, tmp_path)
+    capacity = int(estimate(run).total / 0.8)  # fits the GPU, not the 70% vLLM's default 0.3 leaves
+    assert estimate(run).vllm_share == 0.3 and "colocated vLLM's 30%" in estimate(run).line("cuda")
+    with pytest.raises(ConfigError, match="30% of it is the colocated vLLM's"):
+        check_memory(run, capacity)
+    check_memory(make_run([*grpo, "algorithm.generation.sleep_mode=true"], tmp_path), capacity)  # released
 
 
 def test_no_room_for_a_checkpoint_is_refused_before_training(tmp_path):

@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .derived import precision
+from .generation import memory_fraction
 from .model_shape import DTYPE_BYTES, Shape, model_shape
 from .schema import RunConfig
 
@@ -26,6 +27,7 @@ class Estimate:
     trainable: int
     device: dict = field(default_factory=dict)
     host: dict = field(default_factory=dict)
+    vllm_share: float = 0.0  # of each training GPU's memory, taken by a colocated vLLM while the model trains
 
     @property
     def total(self) -> int:
@@ -34,6 +36,8 @@ class Estimate:
     def line(self, where: str) -> str:
         parts = ", ".join(f"{name} {gib(b)}" for name, b in self.device.items() if b >= GiB / 200)
         host = f"; + {gib(sum(self.host.values()))} GiB offloaded to CPU RAM" if any(self.host.values()) else ""
+        if self.vllm_share:
+            host += f"; + the colocated vLLM's {self.vllm_share:.0%} of each GPU's memory"
         return (f"memory per rank ≈ {gib(self.total)} GiB on {where} ({parts} GiB){host}; for "
                 f"{billions(self.shape.parameters)} parameters ({billions(self.trainable)} trained) from "
                 f"{self.shape.source}")
@@ -93,7 +97,17 @@ def estimate_for(run: RunConfig, shape: Shape) -> Estimate:
     est.device["reference"] = frozen_weights / (n if stage == 3 else 1) if needs_reference(run) else 0
     est.device["activations"] = activations(run, shape, 2 if mixed or w == 2 or quantized else 4)
     est.device["runtime"] = CUDA_RUNTIME if h.device == "cuda" else CPU_RUNTIME
+    est.vllm_share = colocated_vllm_share(run)
     return est
+
+
+def colocated_vllm_share(run: RunConfig) -> float:
+    """algorithm.generation's vLLM in the training processes keeps its memory share while the model trains (not
+    in sleep mode, where it releases it; a vLLM server runs on GPUs that do not train)."""
+    g = getattr(run.algorithm, "generation", None)
+    if g is None or g.backend != "vllm" or g.vllm_mode != "colocate" or g.sleep_mode:
+        return 0.0
+    return memory_fraction(g)
 
 
 def needs_reference(run: RunConfig) -> bool:

@@ -24,11 +24,13 @@ def check_gpus(run: RunConfig) -> None:
 def check_memory(run: RunConfig, capacity: int) -> None:
     """Refuse a run whose per-rank estimate exceeds a GPU's `capacity` bytes, naming settings that would fit."""
     est = estimate(run) if run.hardware.check_memory else None
-    if est is None or est.total <= capacity:
+    room = capacity * (1 - est.vllm_share) if est else capacity  # a colocated vLLM keeps its share
+    if est is None or est.total <= room:
         return
-    fits = fitting_changes(run, capacity)
+    fits = fitting_changes(run, room)
     hint = f"these would fit: {'; '.join(fits)}" if fits else \
         "none of ZeRO-3, gradient checkpointing, a halved batch, optimizer offload or LoRA alone would fit"
-    raise ConfigError(f"the estimated {gib(est.total)} GiB per rank exceeds the {capacity / GiB:.1f} GiB of "
-                      f"memory of a GPU ({est.line('cuda')}); {hint}; or set hardware.check_memory=false to "
-                      "start anyway")
+    vllm = f" ({est.vllm_share:.0%} of it is the colocated vLLM's)" if est.vllm_share else ""
+    raise ConfigError(f"the estimated {gib(est.total)} GiB per rank exceeds the {room / GiB:.1f} GiB a GPU of "
+                      f"{capacity / GiB:.1f} GiB leaves for training{vllm} ({est.line('cuda')}); {hint}; or set "
+                      "hardware.check_memory=false to start anyway")

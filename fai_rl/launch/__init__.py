@@ -15,7 +15,6 @@ from fai_rl.config import deepspeed
 from fai_rl.config.derived import batch_line, launched
 from fai_rl.config.errors import WORKER_ERROR_PREFIX, ConfigError, RunFailed
 from fai_rl.config.generation import uses_server
-from fai_rl.config.output_dir import check_output_dir
 from fai_rl.config.memory import checkpoint_bytes, memory_line
 from fai_rl.config.output_dir import check_free_space, check_output_dir
 from fai_rl.config.schema import RunConfig

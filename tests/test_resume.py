@@ -180,3 +180,28 @@ def test_a_resumed_grpo_run_sees_each_epoch_in_the_order_of_an_unstopped_run(tmp
     resumed = _epoch_prompts(built_trainer(["algorithm=grpo"], tmp_path / "resumed"), [1])
     assert straight[0] != straight[1] and sorted(straight[0]) == sorted(straight[1])  # reshuffled, nothing lost
     assert resumed[0] == straight[1]
+
+
+def _rank0_prompts(trainer, epoch: int, resumed_after: int = 0) -> list:
+    """Rank 0's prompts in `epoch` of a 2-process run, as the Trainer iterates them: fai-rl's trainer announces the
+    epoch, a resume mid-epoch skips the batches already trained (accelerate's skip_first_batches), then set_epoch."""
+    from accelerate.data_loader import prepare_data_loader, skip_first_batches
+
+    from fai_rl.algorithms.grpo_trainer import announce_epoch
+
+    loader = prepare_data_loader(trainer.get_train_dataloader(), num_processes=2, process_index=0)
+    announce_epoch(loader, epoch)
+    if resumed_after:
+        loader = skip_first_batches(loader, resumed_after)
+    loader.set_epoch(epoch)
+    return [row["prompt"][-1]["content"] if isinstance(row["prompt"], list) else row["prompt"]
+            for batch in loader for row in batch]
+
+
+def test_a_two_process_grpo_run_resumed_mid_epoch_keeps_that_epochs_order(tmp_path):
+    """With several processes the sampler sits behind accelerate's BatchSamplerShard, and a resume mid-epoch wraps
+    that in a SkipBatchSampler: the Trainer's set_epoch no longer reached the sampler, so a DDP run resumed in
+    epoch 1 walked epoch 0's order (max |weight difference| 0.004). fai-rl's trainer announces each epoch itself."""
+    straight = _rank0_prompts(built_trainer(["algorithm=grpo"], tmp_path / "straight"), 1)
+    resumed = _rank0_prompts(built_trainer(["algorithm=grpo"], tmp_path / "resumed"), 1, resumed_after=3)
+    assert len(resumed) > 0 and resumed == straight[len(straight) - len(resumed):]

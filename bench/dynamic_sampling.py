@@ -9,7 +9,7 @@ SEEDS = [42, 43, 44]
 TASKS = {"tiny_vowels": 0.01, "tiny_math": 0.01}  # data=<task> (with its conf/tuned settings): eval_reward resolution
 VARIANTS = {"off": ["algorithm.dynamic_sampling.enabled=false"], "on": ["algorithm.dynamic_sampling.enabled=true"]}
 SMOKE_TASKS, SMOKE_STEPS = ["tiny_vowels"], 2
-MARGIN = 0.10  # a win must beat timing noise: identical trainings (nothing dropped) differ by up to ~5% per second
+MARGIN = 0.25  # a win must beat timing noise: identical trainings (nothing dropped) differed by 5-12% per second
 
 
 def shipped_default(task: str) -> bool:
@@ -77,7 +77,7 @@ def run(opts: Options) -> Section:
         "Gained per train s: (eval_reward after − eval_reward before) / train_runtime_s, per seed; median and "
         "(min–max). Dynamic sampling spends more generation per optimizer step, so it wins only if the steps it "
         f"takes are worth that much more: it wins when its median is over {MARGIN:.0%} above the median without "
-        "(identical trainings differ by up to ~5% per second in timing alone).",
+        "(identical trainings, nothing dropped, differed by 5-12% per second in timing alone).",
         "Equal or better final reward: the median with dynamic sampling is no lower than the median without minus "
         "the seed-to-seed range without (or 0.01 of reward).",
     ]

@@ -22,10 +22,11 @@ from transformers import TrainerCallback
 
 from fai_rl.config.errors import WORKER_ERROR_PREFIX
 
-from .stuck_ranks import read_reports, stacks_path, stuck_message, write_report
+from .stuck_ranks import read_reports, report_dir, stacks_path, stuck_message, write_report
 
 log = logging.getLogger("fai_rl")
 REPORT_WAIT_S = 15.0  # how long a rank that reported waits for the others' reports before it ends
+STACKS_LOGGED = "stacks-logged"  # rank 0 has written every rank's stacks to the run log
 COLLECTIVE_CODE = ("/torch/distributed/", "/deepspeed/comm/")
 BACKWARD_CODE = "/torch/autograd/"  # with several ranks, DDP all-reduces gradients inside backward
 PLUMBING = ("/torch/", "/accelerate/", "/deepspeed/")  # library frames between a caller and a collective
@@ -108,19 +109,30 @@ class Watchdog(TrainerCallback):
                                         waiting_in_collective(frames, self.world_size), "stacks": str(path)})
 
     def _end(self) -> None:
-        """Wait (bounded) for every rank's report, log the stacks (rank 0: all of them), print the error, exit 1."""
-        deadline = time.monotonic() + REPORT_WAIT_S
-        while len(read_reports(self.run_dir)) < self.world_size and time.monotonic() < deadline:
-            time.sleep(0.2)
+        """Wait (bounded) for every rank's report; rank 0 logs every rank's stacks, and the other ranks wait (bounded)
+        until it has, since their exit breaks rank 0's collective and would end it before it logs. Then print the
+        error and exit 1."""
+        self._wait_for(lambda: len(read_reports(self.run_dir)) >= self.world_size)
         reports = read_reports(self.run_dir)
         message = stuck_message(reports, self.world_size, self.run_dir)
-        for report in reports if self.rank == 0 else []:
-            stacks = Path(report["stacks"])
-            log.error("watchdog: rank %d stacks (%s):\n%s", report["rank"], report["where"],
-                      stacks.read_text() if stacks.exists() else "(not readable)")
-        for handler in logging.getLogger().handlers:
-            handler.flush()
+        logged = report_dir(self.run_dir) / STACKS_LOGGED
+        if self.rank == 0:
+            for report in reports:
+                stacks = Path(report["stacks"])
+                log.error("watchdog: rank %d stacks (%s):\n%s", report["rank"], report["where"],
+                          stacks.read_text() if stacks.exists() else "(not readable)")
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            logged.touch()
+        else:
+            self._wait_for(logged.exists)
         prefix = WORKER_ERROR_PREFIX if self.in_process else f"fai-rl: worker rank {self.rank} failed: "
         print(f"{prefix}{message}", file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(1)  # the main thread is stuck: nothing but ending the process stops it
+
+    @staticmethod
+    def _wait_for(done) -> None:
+        deadline = time.monotonic() + REPORT_WAIT_S
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.2)

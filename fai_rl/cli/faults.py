@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from safetensors.numpy import load_file
 
-from fai_rl.launch.workers import descendants
+from fai_rl.launch.workers import descendants, kill
 from fai_rl.training.checkpoints import complete_checkpoints
 
 
@@ -37,12 +36,8 @@ def start(args: list, log: Path) -> subprocess.Popen:
 def kill_job(proc: subprocess.Popen) -> None:
     """SIGKILL the front process and every process below it at once (the launcher and its workers run in sessions
     of their own, so a process-group kill would miss them): the whole job dies as on a lost machine."""
-    tree = descendants(proc.pid)
-    for pid in [proc.pid, *tree]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    for pid in [proc.pid, *descendants(proc.pid)]:
+        kill(pid)
     proc.wait()
 
 

@@ -70,7 +70,8 @@ def alive(pid: int, started: Optional[str] = None) -> bool:
     return bool(fields) and fields[0] != "Z" and (started is None or fields[19] == started)
 
 
-def _kill(pid: int) -> None:
+def kill(pid: int) -> None:
+    """SIGKILL `pid`; one already gone is fine."""
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -86,10 +87,10 @@ def stop(proc: subprocess.Popen, tree: dict, grace_s: float = STOP_GRACE_S) -> N
     while time.time() < deadline and (proc.poll() is None or any(alive(*p) for p in tree.items())):
         time.sleep(0.2)
     if proc.poll() is None:
-        _kill(proc.pid)
+        kill(proc.pid)
     for pid, started in tree.items():
         if alive(pid, started):
-            _kill(pid)
+            kill(pid)
     proc.wait()
 
 

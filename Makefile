@@ -48,7 +48,7 @@ test-fast: $(STAMP) ## run the tests not marked slow
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
 docs: $(STAMP) ## regenerate docs/config.md from the schema
-	$(BIN)/python -m fai_rl.config.reference
+	$(BIN)/python docs/config_reference.py
 
 KILLS ?= 5
 faults: $(STAMP) ## kill a run KILLS times (SIGKILL) at random moments, resume each time, check nothing was lost

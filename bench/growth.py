@@ -34,7 +34,7 @@ def synthetic_pairs(path: Path, rows: int, words: int, response_words: int | Non
 
 
 def compose(overrides: list):
-    from fai_rl.config.compose import compose as compose_config
+    from fai_rl.cli.compose import compose as compose_config
     from fai_rl.config.validate import validate
 
     return validate(compose_config(overrides))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fai_rl.config.memory import CPU_RUNTIME
+from fai_rl.launch.memory import CPU_RUNTIME
 
 from . import sized_model
 from .common import Options, Section, table, verdict
@@ -63,7 +63,7 @@ def run(opts: Options) -> Section:
         "sequence is cut to 64 tokens), reference log-probs precomputed (fai-rl's default: no reference model). "
         "GRPO: tiny_vowels prompts, 8 completions of up to 32 tokens, algorithm.beta=0.04 (a reference model).",
         "estimate: the line `fai-rl: memory per rank ≈ ...` the run printed before loading anything "
-        "(fai_rl/config/memory.py; formula in docs/scaling.md); runtime is a constant 0.55 GiB per process for "
+        "(fai_rl/launch/memory.py; formula in docs/scaling.md); runtime is a constant 0.55 GiB per process for "
         "Python and the imported libraries, taken from the tiny-model runs of the scaling section (552–603 MB).",
         "peak RSS: each training process's resident set, polled every 50 ms (psutil) with "
         "MALLOC_MMAP_THRESHOLD_=131072 as in the scaling section; ranks separated by /.",

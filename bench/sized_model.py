@@ -16,8 +16,8 @@ SHAPES = {
 
 def model_path(shape: str) -> Path:
     """Folder of the model `shape` (built on first use)."""
-    from fai_rl.config.paths import cache_dir
     from fai_rl.models.tiny import tiny_model_path
+    from fai_rl.storage.cache import cache_dir
 
     tiny = tiny_model_path()
     target = cache_dir() / f"bench-{shape}-{tiny.name}"

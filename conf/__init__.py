@@ -1,1 +1,1 @@
-"""conf/ ships in the wheel as the package fai_rl.conf (pyproject.toml); fai_rl.config.compose finds it."""
+"""conf/ ships in the wheel as the package fai_rl.conf (pyproject.toml); fai_rl.cli.compose finds it."""

@@ -18,7 +18,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 def compose(overrides=(), tmp_path: Path | None = None):
     """The composed DictConfig for `overrides`, with run_dir/output_dir inside tmp_path."""
-    from fai_rl.config.compose import compose as compose_config
+    from fai_rl.cli.compose import compose as compose_config
 
     extra = []
     if tmp_path is not None:
@@ -76,6 +76,7 @@ def pytest_collection_finish(session):
     if not any(item.name == RESOLVER_TEST for item in session.items):
         return
     import tempfile
+
     import tomllib
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO, make_run
 
 from fai_rl import algorithms
-from fai_rl.algorithms.contract import contract_problems
+from fai_rl.algorithms import contract_problems
 
 PACKAGE = REPO / "fai_rl"
 LIGHT = ("cli", "config", "launch", "sweeps")
@@ -23,14 +23,24 @@ def module_name(path: Path, root: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def type_checking_only(node) -> bool:
+    """`if TYPE_CHECKING:` (or typing.TYPE_CHECKING): its imports are read by type checkers and never run."""
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
 def imports(path: Path, name: str) -> list:
-    """(imported module, line, inside a function) for every import statement of one file."""
+    """(imported module, line, inside a function) for every import statement of one file that runs (imports under
+    `if TYPE_CHECKING:` never do)."""
     tree = ast.parse(path.read_text())
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = []
 
     def visit(node, in_function):
         for child in ast.iter_child_nodes(node):
+            if type_checking_only(child):
+                continue
             nested = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
             if isinstance(child, ast.Import):
                 found.extend((a.name, child.lineno, in_function) for a in child.names)
@@ -103,6 +113,19 @@ def test_the_cycle_check_finds_a_cycle(tmp_path):
     (pkg / "train.py").write_text("def run():\n    from pkg.launch import plan  # inside a function\n")
     cycle = find_cycle(import_graph(pkg))
     assert cycle is not None and set(cycle) == {"pkg.launch", "pkg.train"}
+
+
+def test_type_only_imports_make_no_cycle(tmp_path):
+    """An import under `if TYPE_CHECKING:` never runs, so it cannot close a cycle; the same import outside does."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "spec.py").write_text("from pkg import registry\n")
+    guarded = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.spec import Spec\n"
+    (pkg / "registry.py").write_text(guarded)
+    assert find_cycle(import_graph(pkg)) is None
+    (pkg / "registry.py").write_text("from pkg.spec import Spec\n")
+    assert set(find_cycle(import_graph(pkg))) == {"pkg.spec", "pkg.registry"}
 
 
 @pytest.mark.parametrize("package", LIGHT)

@@ -5,8 +5,8 @@ import pytest
 from conftest import REPO, compose, make_run
 from omegaconf import OmegaConf
 
-from fai_rl.config.compose import schema_defaults
-from fai_rl.config.search_path import shipped
+from fai_rl.cli.compose import schema_defaults
+from fai_rl.cli.search_path import shipped
 
 group_options = shipped().group_options
 
@@ -86,7 +86,7 @@ def test_every_algorithm_field_can_be_overridden(option):
     import dataclasses
 
     from fai_rl import algorithms
-    from fai_rl.config.compose import compose
+    from fai_rl.cli.compose import compose
 
     composed = compose([f"algorithm={option}"]).algorithm
     fields = {f.name for f in dataclasses.fields(algorithms.load(composed.trainer).Settings)}

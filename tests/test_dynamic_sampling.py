@@ -8,7 +8,7 @@ import os
 import pytest
 from conftest import REPO, built_trainer, make_run, run_cli
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
 from fai_rl.tracking.plots import present_panels, read_metrics
 from fai_rl.training.pipeline import train
 

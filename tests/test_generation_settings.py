@@ -3,18 +3,19 @@ the GRPOConfig fields TRL receives, and the supervision of the vLLM server proce
 no GPU or vLLM here, so only fai-rl's own start / wait-for-/health / stop logic is exercised)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 
 import pytest
-from conftest import REPO, make_run, run_cli
+from conftest import make_run, run_cli
 
-from fai_rl.config.errors import ConfigError, RunFailed
-from fai_rl.launch import vllm_server
+from fai_rl import algorithms
+from fai_rl.errors import ConfigError, RunFailed
+from fai_rl.launch import generation_server
 from fai_rl.launch.commands import free_port
 from fai_rl.models.tiny import tiny_model_path
 
@@ -24,6 +25,13 @@ VLLM = ["algorithm=grpo", "algorithm.generation.backend=vllm"]
 def server_run(tmp_path, *extra):
     return ["algorithm=grpo", "hardware=gpu8_vllm_server", *VLLM[1:], "algorithm.generation.vllm_mode=server",
             f"model.base_model_name={tiny_model_path()}", "training.per_device_train_batch_size=8", *extra]
+
+
+def stand_in(tmp_path, argv: list, timeout_s: float = 30, port: int = None):
+    """GRPO's vLLM server for a server-mode run, its command replaced by a stand-in that needs no GPU."""
+    port = port or free_port()
+    server = algorithms.load("grpo").generation_server(make_run(server_run(tmp_path), tmp_path))
+    return dataclasses.replace(server, argv=argv, url=f"http://127.0.0.1:{port}", port=port, timeout_s=timeout_s)
 
 
 def test_vllm_on_a_cpu_preset_is_one_line_and_exit_2(tmp_path):
@@ -151,17 +159,17 @@ def test_server_is_waited_for_and_stopped_with_the_block(tmp_path):
     argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path / "www")]
     url = f"http://127.0.0.1:{port}"
     with pytest.raises(KeyError):  # the job fails: the server still goes
-        with vllm_server.serving(argv, os.environ, url, 30, tmp_path / "server.log") as proc:
-            assert vllm_server.healthy(url)
+        with generation_server.serving(stand_in(tmp_path, argv, port=port), os.environ, tmp_path / "server.log") as proc:
+            assert generation_server.healthy(url)
             raise KeyError("training failed")
-    assert gone(proc.pid) and not vllm_server.healthy(url)
+    assert gone(proc.pid) and not generation_server.healthy(url)
 
 
 def test_server_that_never_answers_fails_after_the_timeout_and_is_stopped(tmp_path):
     marker = f"loading weights {tmp_path.name}"  # unique: finds this test's stand-in among the machine's processes
     argv = [sys.executable, "-c", f"import time; print('{marker}', flush=True); time.sleep(120)"]
     with pytest.raises(RunFailed) as err:
-        with vllm_server.serving(argv, os.environ, f"http://127.0.0.1:{free_port()}", 1.5, tmp_path / "server.log"):
+        with generation_server.serving(stand_in(tmp_path, argv, timeout_s=1.5), os.environ, tmp_path / "server.log"):
             pytest.fail("the block must not run without a healthy server")
     assert "did not answer" in str(err.value) and "algorithm.generation.server_timeout_s" in str(err.value)
     assert str(tmp_path / "server.log") in str(err.value)
@@ -172,17 +180,17 @@ def test_server_that_never_answers_fails_after_the_timeout_and_is_stopped(tmp_pa
 def test_server_that_exits_early_is_reported_with_its_last_line(tmp_path):
     argv = [sys.executable, "-c", "import sys; print('CUDA out of memory'); sys.exit(3)"]
     with pytest.raises(RunFailed) as err:
-        with vllm_server.serving(argv, os.environ, f"http://127.0.0.1:{free_port()}", 60, tmp_path / "server.log"):
+        with generation_server.serving(stand_in(tmp_path, argv, timeout_s=60), os.environ, tmp_path / "server.log"):
             pass
     assert "exited with code 3" in str(err.value) and "CUDA out of memory" in str(err.value)
 
 
-def test_a_taken_port_is_refused_before_the_server_starts():
+def test_a_taken_port_is_refused_before_the_server_starts(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         with pytest.raises(ConfigError) as err:
-            vllm_server.check_port_free(sock.getsockname()[1])
+            generation_server.check_port_free(stand_in(tmp_path, [], port=sock.getsockname()[1]))
     assert "'algorithm.generation.server_port'" in str(err.value)
 
 

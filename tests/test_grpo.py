@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import built_trainer, make_run, run_cli, write_jsonl
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
 from fai_rl.training.pipeline import train
 
 TRAIN_METRICS = ["reward", "reward_std", "rewards/letter_share/mean", "rewards/letter_share/std",

@@ -9,10 +9,10 @@ import time
 import pytest
 from conftest import run_cli
 
-from fai_rl.config.errors import ConfigError, RunFailed
+from fai_rl.errors import ConfigError, RunFailed
 from fai_rl.rewards import resolve
 from fai_rl.rewards.guarded import GuardedReward
-from fai_rl.training.checkpoints import complete_checkpoints
+from fai_rl.storage.checkpoint_dirs import complete_checkpoints
 
 PROMPTS = [f"prompt {i}" for i in range(8)]
 COMPLETIONS = [f"answer {i}" for i in range(8)]

@@ -6,12 +6,12 @@ import json
 import pytest
 from conftest import REPO, make_run, run_cli
 
-from fai_rl.config.errors import ConfigError
-from fai_rl.config import deepspeed as deepspeed_config
 from fai_rl.config.derived import check_batch_fits
+from fai_rl.errors import ConfigError
 from fai_rl.launch import commands
+from fai_rl.launch import deepspeed as deepspeed_config
 from fai_rl.training.arguments import distributed_args
-from fai_rl.training.stuck_ranks import stuck_message
+from fai_rl.training.watchdog_reports import stuck_message
 
 
 def _dry_run(tmp_path, *args, env=None):
@@ -77,7 +77,7 @@ def test_first_slurm_host(nodelist, first):
 
 
 def test_slurm_launcher_follows_the_hardware_group():
-    from fai_rl.config.compose import compose
+    from fai_rl.cli.compose import compose
 
     cfg = compose(["hydra/launcher=slurm", "hardware=multinode", "hardware.num_nodes=3"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
@@ -177,8 +177,7 @@ def test_dry_run_imports_no_torch(tmp_path):
 
 def test_workers_read_back_the_validated_run(tmp_path):
     """Every rank rebuilds exactly the front process's RunConfig from <run_dir>/config.yaml."""
-    from fai_rl.config.resolved import write_resolved_config
-    from fai_rl.config.resolved import load_run
+    from fai_rl.config.resolved import load_run, write_resolved_config
 
     run = make_run(["hardware=cpu2_zero3", "training.learning_rate=3e-4", "evaluation.max_new_tokens=17"], tmp_path)
     write_resolved_config(run)

@@ -47,8 +47,8 @@ def test_lora_dpo_trains_adapter_only_and_reloads(tmp_path):
 def test_trainable_parameters_are_only_lora(tmp_path):
     from fai_rl.algorithms import dpo
     from fai_rl.models.loading import load_tokenizer, resolve_model_path
-    from fai_rl.training.pipeline import load_policy
     from fai_rl.training.arguments import common_args
+    from fai_rl.training.pipeline import load_policy
 
     run = make_run(LORA, tmp_path)
     path = resolve_model_path(run.model.base_model_name)

@@ -12,10 +12,10 @@ import sys
 import pytest
 from conftest import REPO, make_run, run_cli
 
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.memory import GiB, estimate
-from fai_rl.config.model_shape import model_shape
-from fai_rl.training.checkpoints import complete_checkpoints, is_complete, resolve_resume
+from fai_rl.errors import ConfigError
+from fai_rl.launch.memory import GiB, estimate
+from fai_rl.launch.model_shape import model_shape
+from fai_rl.storage.checkpoint_dirs import complete_checkpoints, is_complete, resolve_resume
 
 LLAMA_3B = ["hardware=gpu8_zero2", "model=llama3_2_3b", "training.per_device_train_batch_size=2",
             "data.max_length=512", "data.max_prompt_length=256"]
@@ -58,7 +58,7 @@ def test_sharding_lora_checkpointing_and_a_reference_model_move_the_estimate(tmp
 
 
 def test_a_run_over_the_gpu_memory_is_refused_with_settings_that_fit(tmp_path):
-    from fai_rl.training.gpus import check_memory
+    from fai_rl.launch.preflight import check_memory
 
     run = make_run(LLAMA_3B, tmp_path)
     capacity = 16 * GiB
@@ -73,7 +73,7 @@ def test_a_run_over_the_gpu_memory_is_refused_with_settings_that_fit(tmp_path):
 
 
 def test_a_colocated_vllm_keeps_its_share_of_the_gpu(tmp_path):
-    from fai_rl.training.gpus import check_memory
+    from fai_rl.launch.preflight import check_memory
 
     grpo = ["hardware=gpu", "model=qwen2_5_0_5b", "algorithm=grpo", "algorithm.generation.backend=vllm"]
     run = make_run(grpo, tmp_path)

@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from fai_rl.launch.workers import alive, descendants
-from fai_rl.training.checkpoints import checkpoint_step, complete_checkpoints
+from fai_rl.storage.checkpoint_dirs import checkpoint_step, complete_checkpoints
 
 ALGORITHMS = {
     "dpo": ["algorithm=dpo"],

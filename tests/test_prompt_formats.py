@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from conftest import write_jsonl
 
-from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import DataConfig, DatasetSpec, ModelConfig
 from fai_rl.data.prompts import load_prompt_data
 from fai_rl.data.templates import template_fields
+from fai_rl.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

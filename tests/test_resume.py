@@ -12,7 +12,7 @@ import time
 import pytest
 from conftest import REPO, built_trainer, make_run
 
-from fai_rl.training.checkpoints import MARKER, complete_checkpoints
+from fai_rl.storage.checkpoint_dirs import MARKER, complete_checkpoints
 from fai_rl.training.pipeline import train
 
 STEPS = 240
@@ -126,7 +126,7 @@ def test_same_seed_same_metrics(tmp_path):
 
 def test_non_finite_loss_stops_with_step_and_metric(tmp_path, monkeypatch):
     from fai_rl.algorithms import dpo
-    from fai_rl.training.guards import TrainingDiverged
+    from fai_rl.errors import TrainingDiverged
 
     original = dpo.build_trainer
 
@@ -147,7 +147,7 @@ def test_non_finite_loss_stops_with_step_and_metric(tmp_path, monkeypatch):
 
 
 def test_resume_needs_full_checkpoints_and_existing_path(tmp_path):
-    from fai_rl.config.errors import ConfigError
+    from fai_rl.errors import ConfigError
 
     with pytest.raises(ConfigError, match="save_only_model=false"):
         make_run(["training.resume=auto"], tmp_path)
@@ -187,7 +187,7 @@ def _rank0_prompts(trainer, epoch: int, resumed_after: int = 0) -> list:
     epoch, a resume mid-epoch skips the batches already trained (accelerate's skip_first_batches), then set_epoch."""
     from accelerate.data_loader import prepare_data_loader, skip_first_batches
 
-    from fai_rl.algorithms.grpo_trainer import announce_epoch
+    from fai_rl.algorithms.grpo._trainer import announce_epoch
 
     loader = prepare_data_loader(trainer.get_train_dataloader(), num_processes=2, process_index=0)
     announce_epoch(loader, epoch)

@@ -4,12 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
 from fai_rl.rewards import resolve
-from fai_rl.rewards.values import check_values
 from fai_rl.rewards.answers import answers_match, final_answer
-from fai_rl.rewards.builtin import (answer_accuracy, length_penalty, length_target, letter_share,
-                                    think_answer_format)
+from fai_rl.rewards.builtin import answer_accuracy, length_penalty, length_target, letter_share, think_answer_format
+from fai_rl.rewards.values import check_values
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from conftest import REPO, run_cli
 
-from fai_rl.config.compose import claim_dir
+from fai_rl.cli.compose import claim_dir
 
 
 def test_claim_dir_adds_a_suffix_when_taken(tmp_path):

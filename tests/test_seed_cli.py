@@ -10,8 +10,8 @@ import time
 import pytest
 from conftest import REPO
 
-from fai_rl.config import seed_recipe
-from fai_rl.config.search_path import shipped
+from fai_rl.cli import seed_recipe
+from fai_rl.cli.search_path import shipped
 
 RECIPE = REPO / "examples" / "seed_recipes" / "dpo_tiny.yaml"
 

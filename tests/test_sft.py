@@ -6,7 +6,7 @@ import json
 import pytest
 from conftest import make_run, run_cli, write_jsonl
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
 from fai_rl.training.pipeline import train
 
 FAST = ["data.eval_datasets=[]", "training.progress_bar=false"]

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from conftest import REPO, run_cli
 
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.overrides import check_overrides
-from fai_rl.config.search_path import shipped, shipped_conf_dir
+from fai_rl.cli.overrides import check_overrides
+from fai_rl.cli.search_path import shipped, shipped_conf_dir
+from fai_rl.errors import ConfigError
 
 CONF_DIR = shipped_conf_dir()
 group_options = shipped().group_options
@@ -228,10 +228,10 @@ def _sweep_algorithm(name: str):
 
 @pytest.mark.parametrize("name", group_options("sweep"))
 def test_sweep_config_composes_with_a_valid_search_space(name, tmp_cwd):
+    from conftest import make_run
     from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
 
-    from fai_rl.config.compose import compose
-    from conftest import make_run
+    from fai_rl.cli.compose import compose
 
     algorithm = _sweep_algorithm(name)
     if algorithm and algorithm not in group_options("algorithm"):

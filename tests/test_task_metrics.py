@@ -9,9 +9,9 @@ from conftest import make_run, write_jsonl
 from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
+from fai_rl.evaluation.reward_alarm import diverging
 from fai_rl.tracking.plots import present_panels, read_metrics
-from fai_rl.tracking.reward_alarm import diverging
 from fai_rl.training.pipeline import train
 
 QUIET = ["training.progress_bar=false"]

@@ -1,6 +1,6 @@
-"""Registry of algorithms: every module in this package except `contract`, `grpo_trainer` and `dynamic_sampling` (the
-GRPO trainers grpo builds) is one algorithm, named by its module (the `trainer` an algorithm YAML names). What a module
-provides is written in fai_rl.algorithms.contract."""
+"""Registry of algorithms: every public module or package in this package is one algorithm, named by its module
+(the `trainer` an algorithm YAML names); private helpers start with _. What an algorithm provides is written in
+fai_rl.algorithms._contract (Algorithm, MemoryProfile, GenerationServer)."""
 from __future__ import annotations
 
 import importlib
@@ -8,17 +8,15 @@ import pkgutil
 from functools import lru_cache
 from types import ModuleType
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.algorithms._contract import Algorithm, GenerationServer, MemoryProfile, contract_problems
+from fai_rl.errors import ConfigError
 
-from .contract import contract_problems
-
-NOT_ALGORITHMS = {"contract", "grpo_trainer", "dynamic_sampling"}
+__all__ = ["Algorithm", "GenerationServer", "MemoryProfile", "available", "contract_problems", "load"]
 
 
 @lru_cache(maxsize=None)
 def available() -> tuple:
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__)
-                        if not m.name.startswith("_") and m.name not in NOT_ALGORITHMS))
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
 
 
 @lru_cache(maxsize=None)
@@ -29,6 +27,6 @@ def load(trainer: str) -> ModuleType:
     module = importlib.import_module(f"{__name__}.{trainer}")
     problems = contract_problems(module)
     if problems:
-        raise ConfigError(f"algorithm module {module.__name__} does not meet fai_rl.algorithms.contract: "
+        raise ConfigError(f"algorithm module {module.__name__} does not meet fai_rl.algorithms._contract: "
                           + "; ".join(problems))
     return module

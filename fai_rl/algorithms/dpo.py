@@ -5,11 +5,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import List, Literal, Optional, Union
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.algorithms._contract import MemoryProfile
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
+from fai_rl.errors import ConfigError
 
 F_DIVERGENCE_LOSSES = ("sigmoid", "sigmoid_norm", "hinge", "ipo", "exo_pair", "robust", "discopop", "sft")
 OBJECTIVE = "eval_rewards/accuracies"  # summary metric a sweep maximises by default
+TRAIN_REWARD = None  # no reward model or function: the alarm has nothing to watch
 
 LossType = Literal["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
                    "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm"]
@@ -78,6 +80,21 @@ def loss_types(settings: Settings) -> list:
 
 def examples_per_row(settings: Settings) -> int:
     return 1  # one preference pair per row
+
+
+def memory_profile(run) -> MemoryProfile:
+    """A reference model unless its log-probs are precomputed (TR-DPO keeps one to update); a row is a chosen and
+    a rejected response, each up to data.max_length."""
+    a = run.algorithm
+    return MemoryProfile(reference_model=not a.precompute_ref_log_probs or a.sync_ref_model, tokens_per_row=2 * run.data.max_length)
+
+
+def generation_server(run) -> None:
+    return None  # samples nothing
+
+
+def recipe_keys(name: str) -> dict:
+    return {}  # FAI-RL recipes' training.* keys it reads are its own algorithm.* fields
 
 
 def load_data(run, tokenizer):

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fai_rl.algorithms._contract import MemoryProfile
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
 
 OBJECTIVE = "eval_loss"  # a sweep minimises it (its name says loss)
 HEADLINE = ["eval_loss", "eval_mean_token_accuracy"]
+TRAIN_REWARD = None  # no reward: the alarm has nothing to watch
 
 
 @dataclass
@@ -29,6 +31,19 @@ def check(run) -> None:
 
 def examples_per_row(settings: Settings) -> int:
     return 1
+
+
+def memory_profile(run) -> MemoryProfile:
+    """No reference model; a row is up to data.max_length tokens."""
+    return MemoryProfile(reference_model=False, tokens_per_row=run.data.max_length)
+
+
+def generation_server(run) -> None:
+    return None  # samples nothing
+
+
+def recipe_keys(name: str) -> dict:
+    return {}  # FAI-RL recipes' training.* keys it reads are its own algorithm.* fields
 
 
 def load_data(run, tokenizer):

@@ -11,11 +11,10 @@ import sys
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from fai_rl.config.compose import compose
-from fai_rl.config.overrides import check_overrides, conf_tree, override_args
+from fai_rl.cli.compose import compose
+from fai_rl.cli.entry import console_script
+from fai_rl.cli.overrides import check_overrides, conf_tree, override_args
 from fai_rl.tracking.run_log import BACKGROUND_LOG, log_path
-
-from .entry import console_script
 
 PROG = "fai-rl"
 

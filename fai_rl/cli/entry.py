@@ -6,7 +6,7 @@ import functools
 import sys
 from typing import Callable, NoReturn
 
-from fai_rl.config.errors import RunStopped
+from fai_rl.errors import RunStopped
 
 
 def fail(prog: str, err: BaseException) -> NoReturn:

@@ -12,11 +12,11 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from fai_rl import algorithms
-from fai_rl.config.errors import ConfigError
+from fai_rl.cli.entry import fail
+from fai_rl.cli.hydra_app import run_hydra
+from fai_rl.config.run_files import RunFiles
 from fai_rl.config.validate import validate
-
-from .entry import fail
-from .hydra_app import run_hydra
+from fai_rl.errors import ConfigError
 
 PROG = "fai-rl-eval"
 SECTIONS = ("model", "data", "algorithm", "hardware", "evaluation")  # what evaluating a saved model reads
@@ -35,7 +35,7 @@ def task(cfg: DictConfig):
         metrics = evaluate_saved(run)
     except ConfigError as err:
         fail(PROG, err)
-    out = Path(run.evaluation.output or Path(run.run_dir) / "eval.json")
+    out = Path(run.evaluation.output or RunFiles(Path(run.run_dir)).eval)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2) + "\n")
     print(table(metrics))

@@ -18,7 +18,7 @@ from pathlib import Path
 from safetensors.numpy import load_file
 
 from fai_rl.launch.workers import descendants, kill
-from fai_rl.training.checkpoints import complete_checkpoints
+from fai_rl.storage.checkpoint_dirs import complete_checkpoints
 
 
 def overrides(steps: int, save_steps: int, out: Path, run_dir: Path, extra: list) -> list:

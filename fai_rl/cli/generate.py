@@ -11,9 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from fai_rl.cli.entry import console_script
 from fai_rl.config.schema import HardwareConfig, ModelConfig
-
-from .entry import console_script
 
 PROG = "fai-rl-generate"
 

@@ -8,13 +8,12 @@ from typing import Callable
 import hydra
 from omegaconf import DictConfig
 
-from fai_rl.config import help
-from fai_rl.config.compose import CONFIG_NAME, register_with_hydra
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.overrides import HELP_FLAGS, check_overrides, conf_tree
-from fai_rl.config.search_path import shipped_conf_dir
-
-from .entry import fail
+from fai_rl.cli import help
+from fai_rl.cli.compose import CONFIG_NAME, register_with_hydra
+from fai_rl.cli.entry import fail
+from fai_rl.cli.overrides import HELP_FLAGS, check_overrides, conf_tree
+from fai_rl.cli.search_path import shipped_conf_dir
+from fai_rl.errors import ConfigError
 
 
 def run_hydra(task: Callable[[DictConfig], object], prog: str, usage: str = None, sections: tuple = None) -> None:

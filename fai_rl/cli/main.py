@@ -9,15 +9,14 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from fai_rl.config.errors import ConfigError, RunStopped
+from fai_rl.cli.entry import fail
+from fai_rl.cli.hydra_app import run_hydra
 from fai_rl.config.resolved import write_resolved_config
 from fai_rl.config.secrets import scrub_files, secret_values
 from fai_rl.config.validate import validate
+from fai_rl.errors import ConfigError, RunStopped
 from fai_rl.launch import launch
 from fai_rl.sweeps import sweep_job
-
-from .entry import fail
-from .hydra_app import run_hydra
 
 PROG = "fai-rl"
 

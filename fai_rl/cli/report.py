@@ -5,9 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from fai_rl.cli.entry import console_script
 from fai_rl.sweeps import report, results
-
-from .entry import console_script
 
 PROG = "fai-rl-report"
 

@@ -10,13 +10,11 @@ import argparse
 import shlex
 import sys
 
-from fai_rl.config import seed_recipe
-from fai_rl.config.overrides import conf_tree
+from fai_rl.cli import background, seed_recipe
+from fai_rl.cli import main as fai_rl_main
+from fai_rl.cli.entry import console_script
+from fai_rl.cli.overrides import conf_tree
 from fai_rl.config.secrets import REDACTED, secret_values
-
-from . import background
-from . import main as fai_rl_main
-from .entry import console_script
 
 PROG = "fai-rl-train"
 

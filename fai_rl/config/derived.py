@@ -1,15 +1,17 @@
 """Values derived from a validated run: how it is launched, its batch arithmetic, its precision."""
 from __future__ import annotations
 
-from .errors import ConfigError
-from .generation import uses_server
-from .schema import RunConfig
+import os
+from typing import Mapping
+
+from fai_rl.config.schema import RunConfig
+from fai_rl.errors import ConfigError
 
 
 def launched(run: RunConfig) -> bool:
-    """True when the run goes through `accelerate launch` (several processes, DeepSpeed, or beside a vLLM server,
-    whose GPUs the training processes must not see), not in-process."""
-    return run.world_size > 1 or run.hardware.zero_stage > 0 or uses_server(run)
+    """True when the run goes through `accelerate launch` (several processes, DeepSpeed, or beside a generation
+    server on reserved GPUs, which the training processes must not see), not in-process."""
+    return run.world_size > 1 or run.hardware.zero_stage > 0 or run.hardware.vllm_gpus > 0
 
 
 def precision(run: RunConfig) -> str:
@@ -28,3 +30,13 @@ def check_batch_fits(run: RunConfig, train_rows: int, examples_per_row: int) -> 
     if train_rows * examples_per_row < run.effective_batch_size:
         raise ConfigError(f"the {batch_line(run)} exceeds the {train_rows} training rows of data.datasets; lower "
                           "training.per_device_train_batch_size, gradient_accumulation_steps or hardware.num_processes")
+
+
+def gpu_split(run, env: Mapping[str, str] = os.environ) -> tuple:
+    """(GPUs that train, GPUs reserved for a generation server) on this node: the first num_processes - vllm_gpus train, the rest
+    serve; the ids are those CUDA_VISIBLE_DEVICES lists (a scheduler's share of the node), else 0..num_processes-1."""
+    h = run.hardware
+    visible = [g.strip() for g in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()] or \
+        [str(i) for i in range(h.num_processes)]
+    train = h.num_processes - h.vllm_gpus
+    return visible[:train], visible[train:h.num_processes]

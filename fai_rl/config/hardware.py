@@ -1,9 +1,10 @@
 """Cross-field rules of the hardware section (processes, nodes, ZeRO stage, offload, rendezvous)."""
 from __future__ import annotations
 
-from .deepspeed import read_user_config, user_stage
-from .errors import ConfigError
-from .generation import uses_server
+import json
+from pathlib import Path
+
+from fai_rl.errors import ConfigError
 
 ADAMW_OPTIMS = ("adamw_torch", "adamw_torch_fused", "adamw_hf", "adamw")
 
@@ -50,13 +51,28 @@ def check_vllm_gpus(run) -> None:
     h = run.hardware
     if h.vllm_gpus < 0:
         raise ConfigError(f"'hardware.vllm_gpus' must be >= 0, got {h.vllm_gpus}")
-    if not uses_server(run):
-        raise ConfigError(f"'hardware.vllm_gpus' ({h.vllm_gpus}) reserves GPUs for a vLLM server, which only "
-                          "algorithm.generation.backend=vllm with algorithm.generation.vllm_mode=server starts; "
-                          "set hardware.vllm_gpus=0 or choose that mode (GRPO/GSPO)")
     if h.vllm_gpus >= h.num_processes:
         raise ConfigError(f"'hardware.vllm_gpus' ({h.vllm_gpus}) must leave a GPU to train: it must be below "
                           f"hardware.num_processes ({h.num_processes})")
     if h.num_nodes > 1:
         raise ConfigError(f"'hardware.vllm_gpus' runs the vLLM server on this node: it needs hardware.num_nodes=1 "
                           f"(got {h.num_nodes}); use algorithm.generation.vllm_mode=colocate on several nodes")
+
+
+def read_user_config(path: str) -> dict:
+    """hardware.deepspeed_config: the user's DeepSpeed JSON, or a ConfigError naming the file and the problem."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"'hardware.deepspeed_config' '{path}' is not a file; give the path of a DeepSpeed JSON "
+                          "(relative to where you launch) or null for the generated config")
+    try:
+        config = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"'hardware.deepspeed_config' '{path}' is not valid JSON: {err}")
+    if not isinstance(config, dict):
+        raise ConfigError(f"'hardware.deepspeed_config' '{path}' must hold a JSON object, got {type(config).__name__}")
+    return config
+
+
+def user_stage(config: dict) -> int:
+    return int((config.get("zero_optimization") or {}).get("stage", 0))

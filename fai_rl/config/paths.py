@@ -1,28 +1,15 @@
 """Paths a config names, checked without loading anything: the cache folder and a local model folder."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from .errors import ConfigError
-from .output_dir import holds_finished_model
+from fai_rl.errors import ConfigError
+from fai_rl.storage.remote import is_remote
 
 BUILTIN_PREFIX = "builtin:"
 DATA_FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}  # suffix -> loader
 RUN_PREFIX = "run:"  # run:<run_name> = the newest finished model of that run name
 MODELS_ROOT = Path("models")  # where single runs keep their models by default: models/<run_name>/<time>/
-
-
-def cache_dir() -> Path:
-    """Where fai-rl keeps what it builds (the tiny model, DeepSpeed's compiled extensions): FAI_RL_CACHE, else
-    ~/.cache/fai-rl."""
-    return Path(os.environ.get("FAI_RL_CACHE", Path.home() / ".cache" / "fai-rl"))
-
-
-def is_remote(name: str) -> bool:
-    """An object-storage URL (s3://bucket/key, gs://..., ...), as opposed to a local path or a hub name."""
-    scheme, sep, _ = name.partition("://")
-    return bool(sep) and scheme.isidentifier() and scheme != "file"
 
 
 def check_model_name(name: str) -> str:
@@ -51,3 +38,11 @@ def newest_run_model(reference: str, root: Path = MODELS_ROOT) -> str:
                           f"'{run_name}' save theirs by default); run names there: {', '.join(others) or 'none'}")
     newest = max(finished, key=lambda p: max(f.stat().st_mtime for f in p.iterdir() if f.suffix == ".safetensors"))
     return str(newest.resolve())
+
+
+MODEL_FILES = ("model.safetensors", "model.safetensors.index.json", "adapter_model.safetensors")
+
+
+def holds_finished_model(folder: Path) -> bool:
+    return (folder / "config.json").exists() and any((folder / f).exists() for f in MODEL_FILES) or \
+        (folder / "adapter_model.safetensors").exists()

@@ -6,7 +6,7 @@ import difflib
 import typing
 from typing import Any, Literal, Union
 
-from .errors import ConfigError
+from fai_rl.errors import ConfigError
 
 MISSING = "???"
 

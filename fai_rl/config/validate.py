@@ -8,12 +8,12 @@ from typing import Any, Mapping
 from omegaconf import OmegaConf
 
 from fai_rl import algorithms
-
-from .errors import ConfigError
-from .hardware import check_hardware
-from .paths import BUILTIN_PREFIX, DATA_FILE_FORMATS, RUN_PREFIX, check_model_name, is_remote, newest_run_model
-from .schema import RunConfig
-from .typed import build
+from fai_rl.config.hardware import check_hardware
+from fai_rl.config.paths import BUILTIN_PREFIX, DATA_FILE_FORMATS, RUN_PREFIX, check_model_name, newest_run_model
+from fai_rl.config.schema import RunConfig
+from fai_rl.config.typed import build
+from fai_rl.errors import ConfigError
+from fai_rl.storage.remote import is_remote
 
 
 def to_plain(cfg: Any) -> dict:
@@ -37,6 +37,10 @@ def validate(cfg: Any) -> RunConfig:
     run.algorithm = build(module.Settings, dict(algo_raw), "algorithm")
     check_common(run)
     module.check(run)
+    if run.hardware.vllm_gpus > 0 and module.generation_server(run) is None:
+        raise ConfigError(f"'hardware.vllm_gpus' ({run.hardware.vllm_gpus}) reserves GPUs for a vLLM server, which "
+                          "only algorithm.generation.backend=vllm with algorithm.generation.vllm_mode=server starts; "
+                          "set hardware.vllm_gpus=0 or choose that mode (GRPO/GSPO)")
     return run
 
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import datasets
 
-from fai_rl.config import hub
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.paths import BUILTIN_PREFIX, DATA_FILE_FORMATS, is_remote
+from fai_rl.config.paths import BUILTIN_PREFIX, DATA_FILE_FORMATS
 from fai_rl.config.schema import DatasetSpec
+from fai_rl.errors import ConfigError
+from fai_rl.storage import hub
 from fai_rl.storage.cache import cached_copy
+from fai_rl.storage.remote import is_remote
 
 BUNDLED = Path(__file__).resolve().parent / "bundled"
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datasets
 
-from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import DataConfig, DatasetSpec
-
-from .loading import load_spec, require_columns
+from fai_rl.data.loading import load_spec, require_columns
+from fai_rl.errors import ConfigError
 
 DEFAULT_PROMPT_COLUMN = "prompt"
 DIALOGUE_MARKERS = ("\n\nAssistant:", "\nAssistant:", "Assistant:")

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import DatasetSpec
-
-from .loading import load_spec, require_columns
+from fai_rl.data.loading import load_spec, require_columns
+from fai_rl.errors import ConfigError
 
 
 def read_prompts(source: str, column: str, split: str, limit=None) -> list:

@@ -11,11 +11,10 @@ import logging
 
 import datasets
 
-from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import DataConfig, DatasetSpec
-
-from .loading import load_spec, require_columns
-from .preference import is_messages
+from fai_rl.data.loading import load_spec, require_columns
+from fai_rl.data.preference import is_messages
+from fai_rl.errors import ConfigError
 
 log = logging.getLogger("fai_rl")
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datasets
 
-from fai_rl.config.errors import ConfigError
 from fai_rl.config.schema import DataConfig, DatasetSpec
-
-from .loading import load_spec, require_columns
-from .preference import is_messages
+from fai_rl.data.loading import load_spec, require_columns
+from fai_rl.data.preference import is_messages
+from fai_rl.errors import ConfigError
 
 
 def data_form(ds, spec: DatasetSpec) -> str:

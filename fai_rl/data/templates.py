@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import string
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
 
 
 def template_fields(template: str, where: str = "data.prompt_template") -> list:

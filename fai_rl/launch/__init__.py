@@ -5,26 +5,25 @@ Light by rule (no torch here): heavy code is entered only through fai_rl.trainin
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
-from fai_rl.config import deepspeed
+from fai_rl import algorithms
 from fai_rl.config.derived import batch_line, launched
-from fai_rl.config.errors import WORKER_ERROR_PREFIX, ConfigError, RunFailed
-from fai_rl.config.generation import uses_server
-from fai_rl.config.memory import checkpoint_bytes, memory_line
-from fai_rl.config.output_dir import check_free_space, check_output_dir
+from fai_rl.config.run_files import RunFiles
 from fai_rl.config.schema import RunConfig
+from fai_rl.errors import WORKER_ERROR_PREFIX, ConfigError, RunFailed, SignalReceived
+from fai_rl.launch import commands, deepspeed
+from fai_rl.launch.dry_run import describe
+from fai_rl.launch.generation_server import serve
+from fai_rl.launch.memory import checkpoint_bytes, memory_line
+from fai_rl.launch.preflight import check_free_space, check_gpus, check_output_dir
+from fai_rl.launch.workers import run_supervised
 from fai_rl.storage.remote import check_reachable
-from fai_rl.training.stuck_ranks import clear_reports, read_reports, stuck_message
-
-from . import commands
-from .dry_run import describe
-from .vllm_server import serve_for
-from .workers import Interrupted, run_supervised
+from fai_rl.storage.remote_checkpoints import fetch_newest_checkpoint
+from fai_rl.training.watchdog_reports import clear_reports, read_reports, stuck_message
 
 
 def launch(run: RunConfig) -> dict:
@@ -39,29 +38,18 @@ def launch(run: RunConfig) -> dict:
     if run.upload.url:
         check_reachable(run.upload.url, run.upload.endpoint_url, run.upload.region, "upload.url")
         if run.resuming:
-            from fai_rl.training.remote_checkpoints import fetch_newest_checkpoint  # light: fsspec, no torch
-
-            fetch_newest_checkpoint(run)  # a fresh machine continues from the copy in object storage
+            fetch_newest_checkpoint(run.upload, run.training.output_dir)  # a fresh machine continues from the copy in object storage
     if run.hardware.device == "cuda":
-        from fai_rl.training.gpus import check_gpus  # heavy (torch.cuda): only for a GPU run, before it starts
-
         check_gpus(run)
     if not launched(run):
         from fai_rl.training.pipeline import train  # heavy: torch and TRL load only when this process trains
 
         return train(run)
-    if uses_server(run):
-        require_vllm()
-        with serve_for(run):  # healthy before the workers start, stopped with them (also on failure or a signal)
+    server = algorithms.load(run.algorithm.trainer).generation_server(run)
+    if server:
+        with serve(server, run):  # healthy before the workers start, stopped with them (also on failure or a signal)
             return launch_workers(run)
     return launch_workers(run)
-
-
-def require_vllm() -> None:
-    """vLLM must be installed (found without importing it: the server and the workers import it)."""
-    if importlib.util.find_spec("vllm") is None:
-        raise ConfigError("'algorithm.generation.backend=vllm' needs vLLM, which is not installed in this "
-                          "environment: pip install 'fai-rl[vllm]' (the vLLM version TRL 1.16 supports)")
 
 
 def launch_workers(run: RunConfig) -> dict:
@@ -78,7 +66,7 @@ def launch_workers(run: RunConfig) -> dict:
     clear_reports(run.run_dir)
     try:
         code, failure = run_supervised(argv, {**os.environ, **extra})
-    except Interrupted as stop:
+    except SignalReceived as stop:
         print(f"fai-rl: {stop}: stopped every worker", file=sys.stderr, flush=True)
         sys.exit(128 + stop.signum)
     if code != 0:
@@ -90,5 +78,5 @@ def launch_workers(run: RunConfig) -> dict:
             raise ConfigError(failure[len(WORKER_ERROR_PREFIX):])
         reason = (failure or "no error line").removeprefix("fai-rl: ")
         raise RunFailed(f"training failed (launcher exit code {code}): {reason}")
-    summary = Path(run.run_dir) / "summary.json"
+    summary = RunFiles(Path(run.run_dir)).summary
     return json.loads(summary.read_text()) if summary.exists() else {}

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
-from fai_rl.config import deepspeed
-from fai_rl.config.derived import precision
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.generation import gpu_split, uses_server
-from fai_rl.config.paths import cache_dir
+from fai_rl.config.derived import gpu_split, precision
 from fai_rl.config.schema import RunConfig
+from fai_rl.errors import ConfigError
+from fai_rl.launch import deepspeed
+from fai_rl.storage.cache import cache_dir
 
 DEFAULT_PORT = 29500
 WORKER_MODULE = "fai_rl.training.worker"
@@ -102,8 +101,8 @@ def worker_env(run: RunConfig, base: Mapping[str, str] = os.environ) -> dict:
         extra["PYTHONPATH"] = os.pathsep.join([package_root] + paths)
     if run.hardware.zero_stage > 0 and "TORCH_EXTENSIONS_DIR" not in base:
         extra["TORCH_EXTENSIONS_DIR"] = str(cache_dir() / "torch_extensions")  # DeepSpeed compiles once
-    if uses_server(run):
-        extra["CUDA_VISIBLE_DEVICES"] = ",".join(gpu_split(run, base)[0])  # the vLLM server has the others
+    if run.hardware.vllm_gpus:
+        extra["CUDA_VISIBLE_DEVICES"] = ",".join(gpu_split(run, base)[0])  # the generation server has the others
     return extra
 
 

@@ -5,12 +5,10 @@ import json
 import sys
 from pathlib import Path
 
-from fai_rl.config import deepspeed
-from fai_rl.config.derived import launched, precision
-from fai_rl.config.generation import gpu_split, uses_server
+from fai_rl import algorithms
+from fai_rl.config.derived import gpu_split, launched, precision
 from fai_rl.config.schema import RunConfig
-
-from . import commands, vllm_server
+from fai_rl.launch import commands, deepspeed
 
 SLURM_NOTE = (
     "# under SLURM (fai-rl -m hydra/launcher=slurm ...) each node's task runs the command above with\n"
@@ -45,11 +43,12 @@ def describe(run: RunConfig) -> str:
         worker = [sys.executable, "-m", commands.WORKER_MODULE, str(Path(run.run_dir).resolve())]
         lines += ["# one process: fai-rl trains in-process, the same as", commands.shell_line(worker)]
         return "\n".join(lines)
-    if uses_server(run):
+    server = algorithms.load(run.algorithm.trainer).generation_server(run)
+    if server:
         train, serve = gpu_split(run)
-        lines += [f"# the vLLM server, on GPU(s) {','.join(serve)}, started first; training on GPU(s) "
-                  f"{','.join(train)} starts once {vllm_server.server_url(run)}/health answers",
-                  commands.shell_line(vllm_server.server_argv(run), vllm_server.server_env(run))]
+        lines += [f"# {server.name}, on GPU(s) {','.join(serve)}, started first; training on GPU(s) "
+                  f"{','.join(train)} starts once {server.url}/health answers",
+                  commands.shell_line(server.argv, server.env)]
     rdzv = commands.rendezvous(run)
     extra = commands.worker_env(run)
     for rank in range(h.num_nodes):

@@ -17,6 +17,8 @@ import time
 from collections import deque
 from typing import Mapping, Optional
 
+from fai_rl.errors import SignalReceived
+
 FAILURE_LINE = re.compile(r"^fai-rl: (error: |worker rank \d+ failed: )")
 STOP_GRACE_S = 20.0
 RECENT_LINES = 200
@@ -24,12 +26,6 @@ RANK_LAST_LINES = 5  # a dead rank's last lines of output, in the error that nam
 RANK_LINE = re.compile(r"^\[rank(\d+)\]: ?")  # commands.RANK_LINE_PREFIX: torchrun's tee marks each worker line
 # torchrun's failure report: the first rank that failed and its exit code (negative: killed by that signal)
 ROOT_CAUSE = re.compile(r"Root Cause \(first observed failure\):.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
-
-
-class Interrupted(Exception):
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 def die_with_parent() -> None:
@@ -137,7 +133,7 @@ def killed_rank(lines, last_lines: Mapping[int, list]) -> Optional[str]:
 def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
     """Run `argv` to its end; return (exit code, first worker failure line or the last stderr line).
 
-    Ctrl-C or SIGTERM stops the whole tree and raises Interrupted.
+    Ctrl-C or SIGTERM stops the whole tree and raises SignalReceived.
     """
     proc = subprocess.Popen(argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             bufsize=1, start_new_session=True, preexec_fn=die_with_parent)
@@ -146,7 +142,7 @@ def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
         pump.start()
 
     def on_term(signum, _frame):
-        raise Interrupted(signum)
+        raise SignalReceived(signum)
 
     previous = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
     tree: dict = {}
@@ -156,8 +152,8 @@ def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
             time.sleep(0.5)
     except KeyboardInterrupt:
         stop(proc, tree)
-        raise Interrupted(signal.SIGINT)
-    except Interrupted:
+        raise SignalReceived(signal.SIGINT)
+    except SignalReceived:
         stop(proc, tree)
         raise
     finally:

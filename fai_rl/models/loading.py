@@ -7,15 +7,14 @@ import torch
 import yaml
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-from fai_rl.config import hub
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.paths import BUILTIN_PREFIX, check_model_name, is_remote
+from fai_rl.config.paths import BUILTIN_PREFIX, check_model_name
 from fai_rl.config.schema import HardwareConfig, ModelConfig
-
+from fai_rl.errors import ConfigError
+from fai_rl.models.lora import adapter_base_model, is_adapter_folder, load_adapter
+from fai_rl.models.tiny import tiny_model_path
+from fai_rl.storage import hub
 from fai_rl.storage.cache import cached_copy
-
-from .lora import adapter_base_model, is_adapter_folder, load_adapter
-from .tiny import tiny_model_path
+from fai_rl.storage.remote import is_remote
 
 
 def resolve_model_path(name: str, endpoint_url: str | None = None, region: str | None = None) -> str:

@@ -16,11 +16,11 @@ import torch
 from tokenizers import ByteLevelBPETokenizer
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from fai_rl.config.model_shape import known_shapes
-from fai_rl.config.paths import cache_dir
+from fai_rl.storage.cache import cache_dir
 
 BUILDER_VERSION = 1
-SPEC = known_shapes()["builtin:tiny"]  # one place for the spec: the memory estimate reads it too
+SHAPES_FILE = Path(__file__).with_name("model_shapes.json")  # the memory estimate (fai_rl.launch) reads it too
+SPEC = json.loads(SHAPES_FILE.read_text())["builtin:tiny"]
 SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "<|end|>", "pad_token": "<pad>", "unk_token": "<unk>"}
 CHAT_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
 CHAT_TEMPLATE = (

@@ -15,10 +15,9 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from fai_rl.config.errors import ConfigError
-
-from .builtin import BUILTIN
-from .guarded import GuardedReward
+from fai_rl.errors import ConfigError
+from fai_rl.rewards.builtin import BUILTIN
+from fai_rl.rewards.guarded import GuardedReward
 
 
 @dataclass

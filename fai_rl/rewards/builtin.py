@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 
-from fai_rl.config.errors import ConfigError
-
-from .answers import answers_match, final_answer
+from fai_rl.errors import ConfigError
+from fai_rl.rewards.answers import answers_match, final_answer
 
 THINK_ANSWER = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
 

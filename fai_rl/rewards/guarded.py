@@ -10,9 +10,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Optional
 
-from fai_rl.config.errors import RunFailed
-
-from .values import check_values
+from fai_rl.errors import RunFailed
+from fai_rl.rewards.values import check_values
 
 PROMPT_EXCERPT = 80
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
 
 
 def check_values(name: str, values: Any, expected: int) -> list:

@@ -11,10 +11,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.paths import cache_dir
+from fai_rl.errors import ConfigError
+from fai_rl.storage.remote import open_url
 
-from .remote import open_url
+
+def cache_dir() -> Path:
+    """Where fai-rl keeps what it builds (the tiny model, DeepSpeed's compiled extensions): FAI_RL_CACHE, else
+    ~/.cache/fai-rl."""
+    return Path(os.environ.get("FAI_RL_CACHE", Path.home() / ".cache" / "fai-rl"))
 
 
 def cached_copy(url: str, endpoint_url: str | None, region: str | None, where: str) -> Path:

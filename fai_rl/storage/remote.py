@@ -1,8 +1,13 @@
 """One place that turns a URL (plus an S3-compatible endpoint and region) into an fsspec filesystem and path."""
 from __future__ import annotations
 
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.paths import is_remote
+from fai_rl.errors import ConfigError
+
+
+def is_remote(name: str) -> bool:
+    """An object-storage URL (s3://bucket/key, gs://..., ...), as opposed to a local path or a hub name."""
+    scheme, sep, _ = name.partition("://")
+    return bool(sep) and scheme.isidentifier() and scheme != "file"
 
 
 def open_url(url: str, endpoint_url: str | None = None, region: str | None = None, where: str = "url") -> tuple:

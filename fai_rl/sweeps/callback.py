@@ -11,10 +11,9 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
-from fai_rl.config.errors import ConfigError
-
-from . import report, results
-from .sweep_job import shorten
+from fai_rl.errors import ConfigError
+from fai_rl.sweeps import report, results
+from fai_rl.sweeps.sweep_job import shorten
 
 
 class SweepReport(Callback):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import results, table
-from .report_plots import plot_objective, plot_overlaid_curves
+from fai_rl.sweeps import results, table
+from fai_rl.sweeps.report_plots import plot_objective, plot_overlaid_curves
 
 
 @dataclass

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.config.run_files import RunFiles
+from fai_rl.errors import ConfigError
 from fai_rl.tracking.plots import read_metrics
 
 UNFINISHED = "unfinished"  # no summary.json yet: still running, or killed
@@ -41,7 +42,7 @@ class Job:
         return None
 
     def metrics(self) -> list:
-        return read_metrics(self.dir / "metrics.jsonl")
+        return read_metrics(RunFiles(self.dir).metrics)
 
     @property
     def steps(self):
@@ -57,8 +58,8 @@ def parse_override(text: str) -> tuple:
 
 
 def read_job(job_dir: Path) -> Job:
-    overrides = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()) or []
-    summary_file = job_dir / "summary.json"
+    overrides = yaml.safe_load((RunFiles(job_dir).hydra_overrides).read_text()) or []
+    summary_file = RunFiles(job_dir).summary
     summary = {}
     if summary_file.exists():
         try:
@@ -96,7 +97,7 @@ def latest_sweep(root: Path = Path("multirun")) -> Path:
 
 def sweep_direction(jobs: list, metric: str | None) -> str:
     """maximize/minimize: the sweeper's direction (Optuna) where there is one, else from the metric's name."""
-    hydra_yaml = jobs[0].dir / ".hydra" / "hydra.yaml"
+    hydra_yaml = RunFiles(jobs[0].dir).hydra / "hydra.yaml"
     if hydra_yaml.exists():
         sweeper = (yaml.safe_load(hydra_yaml.read_text()) or {}).get("hydra", {}).get("sweeper", {}) or {}
         direction = str(sweeper.get("direction", "")).lower()

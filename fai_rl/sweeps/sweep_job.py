@@ -11,10 +11,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from fai_rl.config.run_files import RunFiles
 from fai_rl.config.secrets import redact
 from fai_rl.tracking.summary import write_summary
-
-ERROR_FILE = "error.txt"
 
 
 def shorten(text: str, width: int = 200) -> str:
@@ -42,7 +41,7 @@ def record_failure(job_dir: Path, cfg, err: BaseException) -> dict:
     """summary.json with status failed (stopped when pre-empted) and the error on one line; traceback in error.txt."""
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
-    error_file = job_dir / ERROR_FILE
+    error_file = RunFiles(job_dir).error
     error_file.write_text(redact("".join(traceback.format_exception(type(err), err, err.__traceback__))))
     lines = redact(str(err)).strip().splitlines()
     summary = {
@@ -55,7 +54,7 @@ def record_failure(job_dir: Path, cfg, err: BaseException) -> dict:
         "objective": None,
         "run_dir": str(job_dir.resolve()),
     }
-    write_summary(job_dir / "summary.json", summary)
+    write_summary(RunFiles(job_dir).summary, summary)
     return summary
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .results import override_keys
+from fai_rl.sweeps.results import override_keys
 
 
 def ranked(jobs: list, direction: str) -> list:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from fai_rl.config.run_files import run_files
 from fai_rl.config.secrets import redact
 
 MAX_PARAMS_PER_CALL = 100
@@ -32,7 +33,7 @@ def start(run):
 
     mlflow.set_tracking_uri(run.tracking.mlflow_tracking_uri)
     mlflow.set_experiment(run.tracking.mlflow_experiment or run.training.run_name)
-    mlflow.start_run(run_name=Path(run.run_dir or run.training.output_dir).name,
+    mlflow.start_run(run_name=run_files(run).root.name,
                      tags={"fai_rl.run_name": run.training.run_name, "fai_rl.algorithm": run.algorithm.name})
     params = {k: str(v)[:MAX_PARAM_VALUE] for k, v in flat(redact(dataclasses.asdict(run))).items()}
     items = sorted(params.items())

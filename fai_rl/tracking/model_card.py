@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from fai_rl.config.run_files import RunFiles
 from fai_rl.config.secrets import redact
 
 HYPERPARAMETERS = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "max_steps",
@@ -14,7 +15,7 @@ HYPERPARAMETERS = ("learning_rate", "per_device_train_batch_size", "gradient_acc
 
 def command_overrides(run_dir: Path):
     """The command-line overrides the run was started with (None when not started from the CLI)."""
-    overrides_file = Path(run_dir) / ".hydra" / "overrides.yaml"
+    overrides_file = RunFiles(Path(run_dir)).hydra_overrides
     return yaml.safe_load(overrides_file.read_text()) or [] if overrides_file.exists() else None
 
 

@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from .plots import CURVES_PNG, plot_run, write_run_curves
+from fai_rl.config.run_files import RunFiles
+from fai_rl.tracking.plots import plot_run, write_run_curves
 
 log = logging.getLogger("fai_rl")
 
@@ -51,7 +52,7 @@ class CurvesPlotter:
             return
         code = self.close()
         if code == 0:
-            log.info("training curves: %s", run_dir / CURVES_PNG)
+            log.info("training curves: %s", RunFiles(Path(run_dir)).curves)
         else:
             log.warning("could not draw the training curves (plot helper exit code %s)", code)
 

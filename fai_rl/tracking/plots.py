@@ -9,6 +9,8 @@ import logging
 import math
 from pathlib import Path
 
+from fai_rl.config.run_files import RunFiles
+
 # (panel title, metric keys drawn in it; a key ending in * stands for every logged key it begins): a panel appears
 # when a run logged any of its keys.
 # Train keys are solid lines, eval_* keys dashed with markers (TRL logs eval before and after training).
@@ -24,7 +26,6 @@ PANELS = [
     ("dynamic sampling", ["dynamic_sampling/dropped_share", "dynamic_sampling/informative_share"]),
     ("dynamic sampling rounds", ["dynamic_sampling/rounds"]),
 ]
-CURVES_PNG = "training_curves.png"
 log = logging.getLogger("fai_rl")
 
 
@@ -114,7 +115,7 @@ def draw_curves(histories: dict, path: Path, title: str, highlight: str | None =
 def plot_run(run_dir: Path, title: str) -> Path:
     """<run_dir>/training_curves.png from <run_dir>/metrics.jsonl."""
     run_dir = Path(run_dir)
-    return draw_curves({title: read_metrics(run_dir / "metrics.jsonl")}, run_dir / CURVES_PNG, title)
+    return draw_curves({title: read_metrics(RunFiles(run_dir).metrics)}, RunFiles(run_dir).curves, title)
 
 
 def write_run_curves(run_dir: Path, title: str) -> None:

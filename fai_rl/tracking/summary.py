@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
 
 
 def write_summary(path: Path, summary: dict) -> Path:

@@ -8,12 +8,12 @@ from pathlib import Path
 from torch.utils.tensorboard import SummaryWriter
 from transformers import TrainerCallback
 
-FOLDER = "tensorboard"
+from fai_rl.config.run_files import RunFiles
 
 
 class TensorBoardLog(TrainerCallback):
     def __init__(self, run_dir: Path):
-        self.writer = SummaryWriter(log_dir=str(Path(run_dir) / FOLDER))
+        self.writer = SummaryWriter(log_dir=str(RunFiles(Path(run_dir)).tensorboard))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or not state.is_world_process_zero:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import mlflow_run, wandb_run
+from fai_rl.tracking import mlflow_run, wandb_run
 
 
 class Trackers:
@@ -12,7 +12,8 @@ class Trackers:
         self.mlflow = mlflow_run.start(run)
         self.tensorboard = None
         if run.tracking.tensorboard:
-            from .tensorboard_log import TensorBoardLog  # torch's SummaryWriter: loaded only when asked for
+            # torch's SummaryWriter: loaded only when asked for
+            from fai_rl.tracking.tensorboard_log import TensorBoardLog
 
             self.tensorboard = TensorBoardLog(run_dir)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import os
 
-from fai_rl.config.validate import to_dict
-
+from fai_rl.config.run_files import run_files
 from fai_rl.config.secrets import redact
+from fai_rl.config.validate import to_dict
 
 
 def start(run):
@@ -16,7 +16,7 @@ def start(run):
         return None
     import wandb  # ~1 s: loaded only when wandb.enabled
 
-    folder = str(run.run_dir or run.training.output_dir)
+    folder = str(run_files(run).root)
     os.environ["WANDB_DIR"] = folder  # this run's, not a previous run's in the same process
     if run.wandb.api_key:
         os.environ["WANDB_API_KEY"] = run.wandb.api_key  # through the environment only: no file holds it

@@ -7,8 +7,8 @@ from accelerate import PartialState
 from transformers import TrainingArguments
 
 from fai_rl import algorithms
-from fai_rl.config import deepspeed
 from fai_rl.config.derived import launched
+from fai_rl.config.run_files import run_files
 from fai_rl.config.schema import RunConfig
 
 
@@ -21,7 +21,7 @@ def distributed_args(run: RunConfig) -> dict:
     args = dict(
         use_cpu=h.device == "cpu" and h.zero_stage == 0,
         ddp_backend="gloo" if h.device == "cpu" and launched(run) else None,
-        deepspeed=deepspeed.config_path(run) if h.zero_stage > 0 else None,
+        deepspeed=str(run_files(run).deepspeed.resolve()) if h.zero_stage > 0 else None,
     )
     if cpu_deepspeed:
         args["accelerator_config"] = {"use_configured_state": True}

@@ -7,8 +7,7 @@ import datasets
 
 from fai_rl import algorithms
 from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
-
-from .arguments import common_args
+from fai_rl.training.arguments import common_args
 
 
 def evaluate_saved(run) -> dict:

@@ -7,18 +7,7 @@ import threading
 
 from transformers import TrainerCallback
 
-from fai_rl.config.errors import RunStopped
-
-
-class TrainingDiverged(RunStopped):
-    exit_code = 3
-
-
-class Preempted(RunStopped):
-    """SIGTERM arrived; a checkpoint was saved. Exit code 75 (EX_TEMPFAIL): start again with resume=auto."""
-
-    exit_code = 75
-    ends_sweep = True
+from fai_rl.errors import Interrupted, Preempted, RunStopped, TrainingDiverged
 
 
 def guard_finite_loss(trainer) -> None:
@@ -36,13 +25,6 @@ def guard_finite_loss(trainer) -> None:
         return loss
 
     trainer.training_step = checked
-
-
-class Interrupted(RunStopped):
-    """Ctrl-C arrived; training stopped after the current step. Exit code 130, as for any Ctrl-C."""
-
-    exit_code = 130
-    ends_sweep = True
 
 
 class StopSignals(TrainerCallback):

@@ -12,30 +12,28 @@ from transformers import set_seed
 
 from fai_rl import algorithms
 from fai_rl.config.derived import batch_line, check_batch_fits, launched
-from fai_rl.config.errors import RunFailed
-from fai_rl.config.output_dir import check_output_dir
+from fai_rl.config.run_files import run_files
 from fai_rl.config.schema import RunConfig
 from fai_rl.config.secrets import redact
 from fai_rl.config.validate import to_dict
+from fai_rl.errors import RunFailed
+from fai_rl.evaluation.best_metric import RequireBestMetric
+from fai_rl.evaluation.eval_before import EvalBefore
+from fai_rl.evaluation.reward_alarm import RewardAlarm
 from fai_rl.models import lora
 from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, resolve_model_path
-from fai_rl.tracking.eval_before import EvalBefore
+from fai_rl.storage.checkpoint_dirs import checkpoint_step, complete_checkpoints, resolve_resume, set_aside_incomplete
 from fai_rl.tracking.metrics_log import MetricsLog
 from fai_rl.tracking.model_card import resume_command, write_model_card
 from fai_rl.tracking.plot_process import CurvesPlotter
-from fai_rl.tracking.plots import CURVES_PNG
-from fai_rl.tracking.reward_alarm import RewardAlarm
 from fai_rl.tracking.run_log import attach_log_file
 from fai_rl.tracking.summary import best_checkpoint, describe, pick_objective, write_summary
 from fai_rl.tracking.trackers import Trackers
-
-from .arguments import best_model_metric, check_processes, common_args, held_parameters, sharded_loading
-from .best_metric import RequireBestMetric
-from .checkpoints import checkpoint_step, complete_checkpoints, failed_write, resolve_resume, set_aside_incomplete
-from .guards import StopSignals, guard_finite_loss
-from .resume import MarkCheckpointComplete, finish_from_checkpoint
-from .upload import UploadCheckpoints, Uploader
-from .watchdog import Watchdog
+from fai_rl.training.arguments import best_model_metric, check_processes, common_args, held_parameters, sharded_loading
+from fai_rl.training.checkpoints import MarkCheckpointComplete, failed_write, finish_from_checkpoint
+from fai_rl.training.guards import StopSignals, guard_finite_loss
+from fai_rl.training.upload import UploadCheckpoints, Uploader
+from fai_rl.training.watchdog import Watchdog
 
 log = logging.getLogger("fai_rl")
 
@@ -76,12 +74,11 @@ def train(run: RunConfig) -> dict:
 
 def _train(run: RunConfig, plotter) -> dict:
     started = time.time()
-    run_dir = Path(run.run_dir or run.training.output_dir)
+    files = run_files(run)
+    run_dir = files.root
     module = algorithms.load(run.algorithm.trainer)
     main = is_main_process()
     resuming = run.resuming
-    if main:
-        check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or resuming)
     log_file = attach_log_file(run.training.run_name) if main else None
 
     datasets.disable_progress_bars()
@@ -102,14 +99,15 @@ def _train(run: RunConfig, plotter) -> dict:
         trainer = module.build_trainer(run, model, tokenizer, train_ds, eval_ds, common_args(run),
                                        peft_config=peft_config)
         log.info(check_processes(run, trainer.accelerator))
-        metrics_log = MetricsLog(run_dir / "metrics.jsonl")
+        metrics_log = MetricsLog(files.metrics)
         stop_signals = StopSignals(save_resumable=not run.training.save_only_model)  # Ctrl-C stops cleanly
         uploads = [UploadCheckpoints(uploader)] if uploader and run.upload.checkpoints else []
         if run.watchdog_seconds:  # a step that never ends stops the job with every rank's stacks
             watchdog = Watchdog(run.watchdog_seconds, run_dir, int(os.environ.get("RANK", "0")), run.world_size,
                                 in_process=not launched(run))
         e, best_metric = run.evaluation, best_model_metric(run)
-        alarm = RewardAlarm(e.alarm_metric, e.alarm_evals, e.stop_on_alarm) if e.alarm_metric else None
+        alarm = RewardAlarm(module.TRAIN_REWARD, e.alarm_metric, e.alarm_evals, e.stop_on_alarm) \
+            if e.alarm_metric and module.TRAIN_REWARD else None
         best_check = RequireBestMetric(best_metric) if best_metric else None
         for callback in (metrics_log, MarkCheckpointComplete(), *uploads, stop_signals, watchdog, best_check, alarm,
                          *(trackers.callbacks() if trackers else [])):
@@ -187,9 +185,9 @@ def _train(run: RunConfig, plotter) -> dict:
             if run.upload.final_model:
                 uploader.final_model(Path(run.training.output_dir))
             summary["upload"] = uploader.finish()
-        write_summary(run_dir / "summary.json", summary)
+        write_summary(files.summary, summary)
         plotter.finish()
-        trackers.finish([run_dir / "summary.json", run_dir / CURVES_PNG])
+        trackers.finish([files.summary, files.curves])
         print(describe(summary), flush=True)
         check_uploads(run, summary.get("upload"))
     return summary

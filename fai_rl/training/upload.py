@@ -17,10 +17,9 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from fai_rl.config.schema import RunConfig
+from fai_rl.storage.checkpoint_dirs import MARKER
 from fai_rl.storage.remote import join
-
-from .checkpoints import MARKER
-from .remote_checkpoints import remote_complete_steps, remote_run
+from fai_rl.storage.remote_checkpoints import remote_complete_steps, remote_run
 
 log = logging.getLogger("fai_rl")
 FIRST_WAIT_S = 1.0
@@ -30,7 +29,7 @@ class Uploader:
     def __init__(self, run: RunConfig):
         self.settings = run.upload
         self.keep = run.training.save_total_limit
-        self.fs, self.root = remote_run(run)
+        self.fs, self.root = remote_run(run.upload, run.training.output_dir)
         self.uploaded, self.failed = [], []
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="fai-rl-upload", daemon=True)

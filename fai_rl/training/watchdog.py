@@ -20,9 +20,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from fai_rl.config.errors import WORKER_ERROR_PREFIX
-
-from .stuck_ranks import read_reports, report_dir, stacks_path, stuck_message, write_report
+from fai_rl.errors import WORKER_ERROR_PREFIX
+from fai_rl.training.watchdog_reports import read_reports, report_dir, stacks_path, stuck_message, write_report
 
 log = logging.getLogger("fai_rl")
 REPORT_WAIT_S = 15.0  # how long a rank that reported waits for the others' reports before it ends

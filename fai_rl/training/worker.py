@@ -12,12 +12,11 @@ import os
 import sys
 import traceback
 
-from fai_rl.config.errors import WORKER_ERROR_PREFIX, ConfigError
 from fai_rl.config.resolved import load_run
+from fai_rl.errors import WORKER_ERROR_PREFIX, ConfigError
 from fai_rl.tracking.run_log import FORMAT
-
-from .arguments import start_process_group
-from .pipeline import train
+from fai_rl.training.arguments import start_process_group
+from fai_rl.training.pipeline import train
 
 FAIL_ON_RANK = "FAI_RL_TEST_FAIL_ON_RANK"  # test hook: this rank raises as it starts
 

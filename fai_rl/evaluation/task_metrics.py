@@ -51,12 +51,11 @@ class TaskMetrics(TrainerCallback):
     """At every evaluation: the task metrics of the first evaluation.task_rows eval prompts, added to the
     evaluation's metrics (so training.metric_for_best_model and the alarm can name them) and logged."""
 
-    def __init__(self, trainer, run, eval_ds):
+    def __init__(self, trainer, run, eval_ds, max_new_tokens: int, temperature: float):
         rows = eval_ds if run.evaluation.task_rows is None else eval_ds.select(
             range(min(run.evaluation.task_rows, len(eval_ds))))
         self.trainer, self.prompts, self.answers = trainer, list(rows["prompt"]), list(rows["answer"])
-        self.pass_k, self.temperature = run.evaluation.pass_k, run.algorithm.temperature
-        self.max_new_tokens = run.evaluation.max_new_tokens or run.algorithm.max_completion_length
+        self.pass_k, self.temperature, self.max_new_tokens = run.evaluation.pass_k, temperature, max_new_tokens
         self.batch_size = run.training.per_device_eval_batch_size
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):

@@ -1,28 +1,21 @@
-"""GRPO — Group Relative Policy Optimization (Shao et al., 2024, arXiv:2402.03300) on TRL's GRPOTrainer.
-
-GSPO (Zheng et al., 2025, arXiv:2507.18071) is GRPO with sequence-level importance sampling: it is the config
-conf/algorithm/gspo.yaml (importance_sampling_level: sequence, ...), trained by this module.
-"""
+"""GRPO's settings (algorithm.*) and their cross-field rules, checked before any model loads. Light: no torch."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, List, Literal, Optional
 
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.generation import SERVER_HOST, GenerationConfig, check_generation, memory_fraction
+from fai_rl.algorithms.grpo._generation import GenerationConfig, check_generation
 from fai_rl.config.schema import AlgorithmConfig, redefault, section, setting
 from fai_rl.data.templates import template_fields
+from fai_rl.errors import ConfigError
 from fai_rl.rewards import resolve
-
-OBJECTIVE = "eval_reward"  # mean total reward on the eval prompts (train `reward` when there are none)
-HEADLINE = ["eval_reward", "eval_reward_std", "eval_frac_reward_zero_std", "eval_completions/mean_length"]
 
 LossType = Literal["grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo"]
 
 
 @dataclass
 class DynamicSampling:
-    """DAPO's dynamic sampling (Yu et al., 2025, arXiv:2503.14476), trained by fai_rl/algorithms/dynamic_sampling.py."""
+    """DAPO's dynamic sampling (Yu et al., 2025, arXiv:2503.14476), trained by fai_rl/algorithms/grpo/_dynamic_sampling.py."""
     enabled: bool = setting(False, "Drop the groups whose completions all got the same reward (no learning signal) "
                                    "and refill the generation batch with groups sampled for fresh prompts.")
     max_rounds: int = setting(4, "Extra generation rounds per generation batch at most (> 0); when they are spent, "
@@ -94,7 +87,7 @@ def check(run) -> None:
     if a.generation.batch_size is not None:
         check_generation_batch(run, group)
     else:
-        steps, steps_name = _steps_per_generation(run)
+        steps, steps_name = steps_per_generation(run)
         batch = t.per_device_train_batch_size * steps * run.world_size
         if batch % a.num_generations:
             raise ConfigError(
@@ -117,7 +110,7 @@ def check(run) -> None:
     resolve(a.rewards)
 
 
-def _steps_per_generation(run) -> tuple:
+def steps_per_generation(run) -> tuple:
     """(optimizer steps one generation batch feeds, the key that sets it) when algorithm.generation.batch_size is null."""
     a, t = run.algorithm, run.training
     if a.steps_per_generation:
@@ -154,113 +147,9 @@ def _check_dynamic_sampling(run, group: str) -> None:
         local = a.generation.batch_size // run.world_size
         arithmetic = f"algorithm.generation.batch_size / processes = {a.generation.batch_size} / {run.world_size}"
     else:
-        steps, steps_name = _steps_per_generation(run)
+        steps, steps_name = steps_per_generation(run)
         local = t.per_device_train_batch_size * steps
         arithmetic = f"training.per_device_train_batch_size x {steps_name} = {t.per_device_train_batch_size} x {steps}"
     if local % a.num_generations:
         raise ConfigError(f"algorithm.dynamic_sampling needs whole groups on every process: {arithmetic} = {local} "
                           f"must be divisible by {group} ({a.num_generations})")
-
-
-def examples_per_row(settings: Settings) -> int:
-    return settings.num_generations  # every prompt is sampled num_generations times
-
-
-def load_data(run, tokenizer):
-    from fai_rl.data.prompts import load_prompt_data, require_reward_columns  # heavy (datasets)
-
-    needed = {column: r.name for r in resolve(run.algorithm.rewards) for column in r.required_columns}
-    if needed and run.data.remove_unused_columns:
-        raise ConfigError(f"data.remove_unused_columns=true would drop the column(s) {', '.join(needed)} that "
-                          f"reward(s) {', '.join(sorted(set(needed.values())))} read; set it to false")
-    train = load_prompt_data(run.data.datasets, run.data, tokenizer, "data.datasets")
-    require_reward_columns(train, needed, "data.datasets")
-    evals = None
-    if run.data.eval_datasets:
-        evals = load_prompt_data(run.data.eval_datasets, run.data, tokenizer, "data.eval_datasets")
-        require_reward_columns(evals, needed, "data.eval_datasets")
-    return train, evals
-
-
-def grpo_config_args(run, reward_weights: list) -> dict:
-    """The GRPOConfig fields this module sets from algorithm.*, beside the shared TrainingArguments."""
-    a = run.algorithm
-    return dict(
-        num_generations=a.num_generations, num_generations_eval=a.num_generations,
-        steps_per_generation=a.steps_per_generation, num_iterations=a.num_iterations,
-        max_completion_length=a.max_completion_length, temperature=a.temperature, top_p=a.top_p,
-        beta=a.beta, epsilon=a.epsilon, epsilon_high=a.epsilon_high, loss_type=a.loss_type,
-        importance_sampling_level=a.importance_sampling_level, scale_rewards=a.scale_rewards,
-        mask_truncated_completions=a.mask_truncated_completions,
-        reward_weights=reward_weights,
-        log_completions=False,
-        **generation_args(run),
-    )
-
-
-def generation_args(run) -> dict:
-    """TRL's generation fields from algorithm.generation (its vLLM fields only when vLLM samples)."""
-    g = run.algorithm.generation
-    args = dict(generation_batch_size=g.batch_size)
-    if g.backend == "hf":
-        return args
-    args.update(use_vllm=True, vllm_mode=g.vllm_mode, vllm_max_model_length=run.data.max_length,
-                vllm_importance_sampling_correction=g.importance_sampling_correction)
-    if g.vllm_mode == "colocate":
-        return dict(args, vllm_gpu_memory_utilization=memory_fraction(g),
-                    vllm_tensor_parallel_size=g.tensor_parallel_size, vllm_enable_sleep_mode=g.sleep_mode)
-    return dict(args, vllm_server_host=SERVER_HOST, vllm_server_port=g.server_port,
-                vllm_server_timeout=g.server_timeout_s)
-
-
-def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
-    from trl import GRPOConfig  # heavy: imported when a trainer is built, not while validating
-
-    from fai_rl.algorithms.grpo_trainer import ResumableGRPOTrainer  # heavy (trl): only when a trainer is built
-    from fai_rl.tracking.task_metrics import TaskMetrics  # heavy (torch, transformers)
-
-    rewards = resolve(run.algorithm.rewards)
-    config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in rewards]))
-    common = dict(model=model, reward_funcs=[r.fn for r in rewards], args=config, train_dataset=train_ds,
-                  eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config)
-    settings = run.algorithm.dynamic_sampling
-    if not settings.enabled:
-        trainer = ResumableGRPOTrainer(**common)
-    else:
-        # heavy (torch, trl): the subclass loads only when a run asks for dynamic sampling
-        from fai_rl.algorithms.dynamic_sampling import DynamicSamplingGRPOTrainer
-
-        trainer = DynamicSamplingGRPOTrainer(**common, max_rounds=settings.max_rounds, tolerance=settings.tolerance)
-    if eval_ds is not None and "answer" in eval_ds.column_names:  # before fai-rl's callbacks that read its metrics
-        trainer.add_callback(TaskMetrics(trainer, run, eval_ds))
-    return trainer
-
-
-def evaluate(trainer) -> dict:
-    """Rewards of completions sampled for the eval prompts (eval_reward, eval_rewards/<name>/mean, lengths)."""
-    return trainer.evaluate()
-
-
-def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
-    """fai-rl-eval on prompt data: every reward on greedy completions; with answers, exact-answer accuracy, pass@k."""
-    from fai_rl.tracking.task_metrics import answer_metrics, as_completions, complete  # heavy (torch)
-
-    prompts = list(eval_ds["prompt"])
-    columns = {c: list(eval_ds[c]) for c in eval_ds.column_names if c != "prompt"}
-    length = run.evaluation.max_new_tokens or run.algorithm.max_completion_length
-    batch = run.training.per_device_eval_batch_size
-    texts = complete(model, tokenizer, prompts, length, batch, progress=True)
-    completions = as_completions(prompts, texts)
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    metrics, total = {}, [0.0] * len(prompts)
-    for reward in resolve(run.algorithm.rewards):
-        values = reward.fn(prompts=prompts, completions=completions, completion_ids=ids, **columns)
-        scored = [v for v in values if v is not None]
-        metrics[f"eval_rewards/{reward.name}/mean"] = sum(scored) / max(len(scored), 1)
-        total = [t + reward.weight * (v or 0.0) for t, v in zip(total, values)]
-    metrics["eval_reward"] = sum(total) / len(total)
-    if "answer" in columns:
-        metrics.update(answer_metrics(model, tokenizer, prompts, columns["answer"], texts, run.evaluation.pass_k,
-                                      length, batch, run.algorithm.temperature))
-    metrics["eval_completions/mean_length"] = sum(map(len, ids)) / len(ids)
-    return metrics

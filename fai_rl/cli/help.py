@@ -12,7 +12,7 @@ import string
 from hydra._internal.hydra import Hydra
 from omegaconf import OmegaConf
 
-from .search_path import ConfTree
+from fai_rl.cli.search_path import ConfTree
 
 
 def app_config_groups(tree: ConfTree) -> str:

@@ -8,19 +8,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fai_rl.config.errors import ConfigError
-from fai_rl.config.schema import RunConfig
+from fai_rl.errors import ConfigError
+from fai_rl.storage.checkpoint_dirs import CHECKPOINT, MARKER, complete_checkpoints
 from fai_rl.storage.remote import join, open_url
-
-from .checkpoints import CHECKPOINT, MARKER, complete_checkpoints
 
 log = logging.getLogger("fai_rl")
 
 
-def remote_run(run: RunConfig) -> tuple:
-    """(filesystem, path) of the run's folder: <upload.url>/<name of training.output_dir>."""
-    u = run.upload
-    return open_url(join(u.url, Path(run.training.output_dir).name), u.endpoint_url, u.region, "upload.url")
+def remote_run(upload, output_dir: str) -> tuple:
+    """(filesystem, path) of the run's folder: <upload.url>/<name of training.output_dir> (`upload`: the upload
+    section)."""
+    return open_url(join(upload.url, Path(output_dir).name), upload.endpoint_url, upload.region, "upload.url")
 
 
 def remote_complete_steps(fs, root: str) -> list:
@@ -33,11 +31,11 @@ def remote_complete_steps(fs, root: str) -> list:
     return sorted(steps)
 
 
-def fetch_newest_checkpoint(run: RunConfig) -> Path | None:
+def fetch_newest_checkpoint(upload, output_dir: str) -> Path | None:
     """When the output dir has no complete checkpoint, download the newest complete remote one into it."""
-    if complete_checkpoints(run.training.output_dir):
+    if complete_checkpoints(output_dir):
         return None
-    fs, root = remote_run(run)
+    fs, root = remote_run(upload, output_dir)
     try:
         steps = remote_complete_steps(fs, root)
     except Exception as err:  # noqa: BLE001 - every client raises its own kinds
@@ -45,7 +43,7 @@ def fetch_newest_checkpoint(run: RunConfig) -> Path | None:
     if not steps:
         return None
     name = f"checkpoint-{steps[-1]}"
-    target = Path(run.training.output_dir) / name
+    target = Path(output_dir) / name
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
@@ -58,6 +56,6 @@ def fetch_newest_checkpoint(run: RunConfig) -> Path | None:
         os.rename(scratch, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    log.info("fetched %s from %s (no complete checkpoint in %s)", name, root, run.training.output_dir)
+    log.info("fetched %s from %s (no complete checkpoint in %s)", name, root, output_dir)
     print(f"fai-rl: resuming from {name} fetched from {root}", flush=True)
     return target

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import ConfigError
-from .schema import RunConfig
-
-FILE_NAME = "deepspeed.json"
+from fai_rl.config.hardware import read_user_config
+from fai_rl.config.run_files import run_files
+from fai_rl.config.schema import RunConfig
 
 
 def config_path(run: RunConfig) -> str:
     """Where the run's DeepSpeed config lives: <run_dir>/deepspeed.json (absolute, the same for every rank)."""
-    return str((Path(run.run_dir or run.training.output_dir) / FILE_NAME).resolve())
+    return str(run_files(run).deepspeed.resolve())
 
 
 def _zero_section(run: RunConfig) -> dict:
@@ -38,25 +37,6 @@ def _zero_section(run: RunConfig) -> dict:
     if h.offload == "optimizer_and_params":
         zero["offload_param"] = {"device": "cpu", "pin_memory": pin}
     return zero
-
-
-def read_user_config(path: str) -> dict:
-    """hardware.deepspeed_config: the user's DeepSpeed JSON, or a ConfigError naming the file and the problem."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"'hardware.deepspeed_config' '{path}' is not a file; give the path of a DeepSpeed JSON "
-                          "(relative to where you launch) or null for the generated config")
-    try:
-        config = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"'hardware.deepspeed_config' '{path}' is not valid JSON: {err}")
-    if not isinstance(config, dict):
-        raise ConfigError(f"'hardware.deepspeed_config' '{path}' must hold a JSON object, got {type(config).__name__}")
-    return config
-
-
-def user_stage(config: dict) -> int:
-    return int((config.get("zero_optimization") or {}).get("stage", 0))
 
 
 def _filled(user: dict, generated: dict) -> dict:

@@ -1,17 +1,23 @@
 """algorithm.generation: how GRPO/GSPO sample completions — transformers' generate (hf) or vLLM on GPUs, in the
-training processes (colocate) or in a server on GPUs the hardware preset reserves (server) — and its checks.
+training processes (colocate) or in a server on GPUs the hardware preset reserves (server) —, its checks, the
+GRPOConfig fields it sets, and the vLLM server the front process starts for server mode.
 
-Light by rule: read while validating, before torch loads; the checks name the field and what is valid.
+Light by rule: read while validating and launching, before torch loads; the checks name the field and what is valid.
 """
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Mapping, Optional
 
-from .errors import ConfigError
-from .paths import BUILTIN_PREFIX, is_remote
-from .schema import setting
+from fai_rl.algorithms._contract import GenerationServer
+from fai_rl.config.derived import gpu_split
+from fai_rl.config.paths import BUILTIN_PREFIX
+from fai_rl.config.schema import setting
+from fai_rl.errors import ConfigError
+from fai_rl.storage.remote import is_remote
 
 SERVER_HOST = "127.0.0.1"  # fai-rl starts the server on the training node itself
 DEFAULT_MEMORY = {"colocate": 0.3, "server": 0.9}  # TRL's defaults: a colocated vLLM shares its GPU with training
@@ -43,20 +49,9 @@ class GenerationConfig:
                                              "before the run fails (> 0).")
 
 
-def uses_server(run) -> bool:
+def uses_server(generation: GenerationConfig) -> bool:
     """True when fai-rl must start a vLLM server beside the training processes."""
-    generation = getattr(run.algorithm, "generation", None)
-    return bool(generation and generation.backend == "vllm" and generation.vllm_mode == "server")
-
-
-def gpu_split(run, env: Mapping[str, str] = os.environ) -> tuple:
-    """(GPUs that train, GPUs that serve vLLM) on this node: the first num_processes - vllm_gpus train, the rest
-    serve; the ids are those CUDA_VISIBLE_DEVICES lists (a scheduler's share of the node), else 0..num_processes-1."""
-    h = run.hardware
-    visible = [g.strip() for g in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()] or \
-        [str(i) for i in range(h.num_processes)]
-    train = h.num_processes - h.vllm_gpus
-    return visible[:train], visible[train:h.num_processes]
+    return generation.backend == "vllm" and generation.vllm_mode == "server"
 
 
 def memory_fraction(generation: GenerationConfig) -> float:
@@ -112,3 +107,53 @@ def check_generation(run) -> None:
         raise ConfigError(f"'{where}.server_port' must be a TCP port 1..65535, got {g.server_port}")
     if g.server_timeout_s <= 0:
         raise ConfigError(f"'{where}.server_timeout_s' must be > 0, got {g.server_timeout_s}")
+
+
+def generation_args(run) -> dict:
+    """TRL's generation fields from algorithm.generation (its vLLM fields only when vLLM samples)."""
+    g = run.algorithm.generation
+    args = dict(generation_batch_size=g.batch_size)
+    if g.backend == "hf":
+        return args
+    args.update(use_vllm=True, vllm_mode=g.vllm_mode, vllm_max_model_length=run.data.max_length,
+                vllm_importance_sampling_correction=g.importance_sampling_correction)
+    if g.vllm_mode == "colocate":
+        return dict(args, vllm_gpu_memory_utilization=memory_fraction(g),
+                    vllm_tensor_parallel_size=g.tensor_parallel_size, vllm_enable_sleep_mode=g.sleep_mode)
+    return dict(args, vllm_server_host=SERVER_HOST, vllm_server_port=g.server_port,
+                vllm_server_timeout=g.server_timeout_s)
+
+
+def colocated_share(generation: GenerationConfig) -> float:
+    """A vLLM in the training processes keeps its memory share while the model trains (not in sleep mode, where it
+    releases it; a vLLM server runs on GPUs that do not train)."""
+    if generation.backend != "vllm" or generation.vllm_mode != "colocate" or generation.sleep_mode:
+        return 0.0
+    return memory_fraction(generation)
+
+
+def trl_executable() -> list:
+    """`trl vllm-serve` of this Python environment (the TRL the workers run)."""
+    script = Path(sys.executable).parent / "trl"
+    return [str(script), "vllm-serve"] if script.exists() else [sys.executable, "-m", "trl.scripts.vllm_serve"]
+
+
+def server_for(run, env: Mapping[str, str] = os.environ) -> Optional[GenerationServer]:
+    """The vLLM server of server mode: `trl vllm-serve` for the run's model on the GPUs hardware.vllm_gpus reserves,
+    with the memory share, tensor-parallel size and context it needs; None in the other modes."""
+    g, m = run.algorithm.generation, run.model
+    if not uses_server(g):
+        return None
+    argv = trl_executable() + [
+        "--model", m.base_model_name, "--tensor_parallel_size", str(g.tensor_parallel_size),
+        "--gpu_memory_utilization", str(memory_fraction(g)), "--dtype", m.torch_dtype,
+        "--max_model_len", str(run.data.max_length), "--host", SERVER_HOST, "--port", str(g.server_port)]
+    argv += ["--trust_remote_code", "true"] if m.trust_remote_code else []
+    return GenerationServer(
+        name="the vLLM server", argv=argv,
+        env={"CUDA_VISIBLE_DEVICES": ",".join(gpu_split(run, env)[1]), "PYTHONUNBUFFERED": "1"},
+        url=f"http://{SERVER_HOST}:{g.server_port}", port=g.server_port,
+        port_field="algorithm.generation.server_port", timeout_s=g.server_timeout_s,
+        timeout_field="algorithm.generation.server_timeout_s", module="vllm",
+        install_hint="'algorithm.generation.backend=vllm' needs vLLM, which is not installed in this environment: "
+                     "pip install 'fai-rl[vllm]' (the vLLM version TRL 1.16 supports)")

@@ -18,10 +18,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from fai_rl.cli.search_path import SEARCHPATH_KEY, ConfTree, shipped_conf_dir
+from fai_rl.config.schema import RunConfig
 from fai_rl.sweeps.study import sqlite_url, study_seed
-
-from .schema import RunConfig
-from .search_path import SEARCHPATH_KEY, ConfTree, shipped_conf_dir
 
 CONFIG_NAME = "train"
 DEFAULTS_NODE = "schema_defaults"

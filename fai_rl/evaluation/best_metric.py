@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transformers import TrainerCallback
 
-from fai_rl.config.errors import ConfigError
+from fai_rl.errors import ConfigError
 
 
 class RequireBestMetric(TrainerCallback):

@@ -21,7 +21,7 @@ import random
 import torch
 import torch.nn.functional as F
 
-from .grpo_trainer import ResumableGRPOTrainer
+from fai_rl.algorithms.grpo._trainer import ResumableGRPOTrainer
 
 log = logging.getLogger("fai_rl")
 

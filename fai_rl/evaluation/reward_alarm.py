@@ -11,7 +11,6 @@ import logging
 
 from transformers import TrainerCallback
 
-TRAIN_REWARD = "reward"  # GRPO/GSPO's mean total reward of the training completions
 log = logging.getLogger("fai_rl")
 
 
@@ -25,17 +24,17 @@ def diverging(points: list, evals: int) -> bool:
     return steady and window[-1][1] > window[0][1] and window[-1][2] < window[0][2]
 
 
-def describe_alarm(points: list, metric: str) -> str:
+def describe_alarm(points: list, metric: str, train_metric: str) -> str:
     steps = ", ".join(str(p[0]) for p in points)
     rewards = " -> ".join(f"{p[1]:.3f}" for p in points)
     values = " -> ".join(f"{p[2]:.3f}" for p in points)
-    return (f"possible reward hacking: the training reward ({TRAIN_REWARD}) rose {rewards} while {metric} fell "
+    return (f"possible reward hacking: the training reward ({train_metric}) rose {rewards} while {metric} fell "
             f"{values} over {len(points)} consecutive evaluations (steps {steps})")
 
 
 class RewardAlarm(TrainerCallback):
-    def __init__(self, metric: str, evals: int, stop: bool):
-        self.metric, self.evals, self.stop = metric, evals, stop
+    def __init__(self, train_metric: str, metric: str, evals: int, stop: bool):
+        self.train_metric, self.metric, self.evals, self.stop = train_metric, metric, evals, stop
         self.rewards: list = []  # training rewards logged since the last evaluation
         self.points: list = []  # (step, mean training reward, eval metric) per evaluation
         self.warnings: list = []  # for summary.json
@@ -43,8 +42,8 @@ class RewardAlarm(TrainerCallback):
         self.announced = False  # whether the first evaluation was seen (it says when the metric is missing)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if logs and isinstance(logs.get(TRAIN_REWARD), (int, float)):
-            self.rewards.append(logs[TRAIN_REWARD])
+        if logs and isinstance(logs.get(self.train_metric), (int, float)):
+            self.rewards.append(logs[self.train_metric])
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         value = (metrics or {}).get(self.metric)
@@ -59,8 +58,8 @@ class RewardAlarm(TrainerCallback):
         self.rewards = []
         if not diverging(self.points, self.evals):
             return
-        message = describe_alarm(self.points[-self.evals:], self.metric)
-        self.warnings.append({"step": state.global_step, "train_metric": TRAIN_REWARD, "eval_metric": self.metric,
+        message = describe_alarm(self.points[-self.evals:], self.metric, self.train_metric)
+        self.warnings.append({"step": state.global_step, "train_metric": self.train_metric, "eval_metric": self.metric,
                               "message": message})
         log.warning(message + ("; stopping (evaluation.stop_on_alarm)" if self.stop else ""))
         if self.stop and not control.should_training_stop:

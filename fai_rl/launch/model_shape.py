@@ -1,5 +1,5 @@
 """A model's architecture facts, read without loading weights: its config.json (a local folder, run:<name>, the
-Hugging Face cache) or, for the models conf/model/ names and builtin:tiny, model_shapes.json beside this file."""
+Hugging Face cache) or, for the models conf/model/ names and builtin:tiny, fai_rl/models/model_shapes.json."""
 from __future__ import annotations
 
 import functools
@@ -8,9 +8,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import BUILTIN_PREFIX, RUN_PREFIX, is_remote, newest_run_model
+from fai_rl.config.paths import BUILTIN_PREFIX, RUN_PREFIX, newest_run_model
+from fai_rl.storage.remote import is_remote
 
-SHAPES_FILE = Path(__file__).with_name("model_shapes.json")
+# data, not code: the shapes file ships beside the tiny model's builder (fai_rl/models/tiny.py builds builtin:tiny from it)
+SHAPES_FILE = Path(__file__).parents[1] / "models" / "model_shapes.json"
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 

@@ -1,7 +1,7 @@
 """docs/config.md, generated: every key of the schema (fai_rl/config/schema.py and each algorithm's Settings) with
 its type, default and help, the value the default job uses where it differs, and the config groups.
 
-    python -m fai_rl.config.reference [--check] [PATH]      (make docs)
+    python docs/config_reference.py [--check] [PATH]      (make docs; not shipped in the package)
 """
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ from typing import Any, Literal, Optional, Union
 from omegaconf import OmegaConf, open_dict
 
 from fai_rl import algorithms
-
-from .compose import compose
-from .schema import MISSING, AlgorithmConfig, RunConfig
-from .search_path import shipped, shipped_conf_dir
-from .validate import validate
+from fai_rl.cli.compose import compose
+from fai_rl.cli.search_path import shipped, shipped_conf_dir
+from fai_rl.config.schema import MISSING, AlgorithmConfig, RunConfig
+from fai_rl.config.validate import validate
 
 DEFAULT_PATH = Path("docs/config.md")
 RUNTIME = re.compile(r"\$\{(now|hydra):")  # interpolations that depend on the moment or on Hydra's run
@@ -204,7 +203,7 @@ def render() -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fai_rl.config.reference", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python docs/config_reference.py", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when PATH differs from what would be written")
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from .errors import ConfigError
+from fai_rl.errors import ConfigError
 
 SHIPPED_PACKAGE = "fai_rl.conf"  # conf/ at the top of the repository, shipped in the wheel under this name
 CONFIG_DIR_FLAGS = ("--config-dir", "-cd")

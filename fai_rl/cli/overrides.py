@@ -13,11 +13,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 
 from fai_rl import algorithms
-
-from .errors import ConfigError
-from .schema import RunConfig
-from .search_path import ConfTree, from_argv
-from .typed import did_you_mean, unknown_key_error
+from fai_rl.cli.search_path import ConfTree, from_argv
+from fai_rl.config.schema import RunConfig
+from fai_rl.config.typed import did_you_mean, unknown_key_error
+from fai_rl.errors import ConfigError
 
 FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn",
                     "--config-dir", "-cd", "--info", "-i", "--experimental-rerun"}

@@ -10,11 +10,11 @@ import os
 import shutil
 from pathlib import Path
 
-REPORT_DIR = "watchdog"
+from fai_rl.config.run_files import RunFiles
 
 
 def report_dir(run_dir) -> Path:
-    return Path(run_dir) / REPORT_DIR
+    return RunFiles(Path(run_dir)).watchdog
 
 
 def stacks_path(run_dir, rank: int) -> Path:

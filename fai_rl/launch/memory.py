@@ -8,10 +8,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .derived import precision
-from .generation import memory_fraction
-from .model_shape import DTYPE_BYTES, Shape, model_shape
-from .schema import RunConfig
+from fai_rl import algorithms
+from fai_rl.algorithms import MemoryProfile
+from fai_rl.config.derived import precision
+from fai_rl.config.schema import RunConfig
+from fai_rl.launch.model_shape import DTYPE_BYTES, Shape, model_shape
 
 GiB = 2 ** 30
 CPU_RUNTIME = int(0.55 * GiB)  # one process with Python, torch, transformers, TRL imported (bench: tiny-model runs)
@@ -54,7 +55,7 @@ def billions(n: int) -> str:
 def unavailable_line(run: RunConfig) -> str:
     return (f"memory per rank: estimate unavailable: model.base_model_name '{run.model.base_model_name}' is not a "
             "local model folder, not in the local Hugging Face cache and not one of fai-rl's recipe models "
-            "(fai_rl/config/model_shapes.json), so its config.json cannot be read without downloading it")
+            "(fai_rl/models/model_shapes.json), so its config.json cannot be read without downloading it")
 
 
 def memory_line(run: RunConfig) -> str:
@@ -94,48 +95,25 @@ def estimate_for(run: RunConfig, shape: Shape) -> Estimate:
         (offloaded if h.offload != "none" else est.device).update(state)
         if h.offload == "optimizer_and_params":
             offloaded["weights"] = sharded_weights
-    est.device["reference"] = frozen_weights / (n if stage == 3 else 1) if needs_reference(run) else 0
-    est.device["activations"] = activations(run, shape, 2 if mixed or w == 2 or quantized else 4)
+    profile = algorithms.load(run.algorithm.trainer).memory_profile(run)
+    reference = profile.reference_model and not m.lora.enabled  # LoRA: the base model is the reference
+    est.device["reference"] = frozen_weights / (n if stage == 3 else 1) if reference else 0
+    est.device["activations"] = activations(run, profile, shape, 2 if mixed or w == 2 or quantized else 4)
     est.device["runtime"] = CUDA_RUNTIME if h.device == "cuda" else CPU_RUNTIME
-    est.vllm_share = colocated_vllm_share(run)
+    est.vllm_share = profile.vllm_share
     return est
 
 
-def colocated_vllm_share(run: RunConfig) -> float:
-    """algorithm.generation's vLLM in the training processes keeps its memory share while the model trains (not
-    in sleep mode, where it releases it; a vLLM server runs on GPUs that do not train)."""
-    g = getattr(run.algorithm, "generation", None)
-    if g is None or g.backend != "vllm" or g.vllm_mode != "colocate" or g.sleep_mode:
-        return 0.0
-    return memory_fraction(g)
-
-
-def needs_reference(run: RunConfig) -> bool:
-    """A second copy of the weights: DPO without precomputed log-probs, GRPO with beta > 0 (LoRA: the base is it)."""
-    a = run.algorithm
-    if run.model.lora.enabled:
-        return False
-    if a.trainer == "dpo":
-        return not getattr(a, "precompute_ref_log_probs", True) or getattr(a, "sync_ref_model", False)
-    return a.trainer == "grpo" and getattr(a, "beta", 0) > 0
-
-
-def activations(run: RunConfig, shape: Shape, a: int) -> int:
-    """Saved for backward at one micro-batch of full-length sequences (an upper bound: batches pad to their
-    longest); GRPO: or its generation's KV cache, whichever is larger."""
-    b, d, alg = run.training.per_device_train_batch_size, run.data, run.algorithm
-    if alg.trainer == "dpo":
-        tokens = 2 * b * d.max_length  # chosen and rejected
-    elif alg.trainer == "grpo":
-        tokens = b * (d.max_prompt_length + alg.max_completion_length)
-    else:
-        tokens = b * d.max_length
+def activations(run: RunConfig, profile: MemoryProfile, shape: Shape, a: int) -> int:
+    """Saved for backward at one micro-batch of full-length rows (an upper bound: batches pad to their longest);
+    an algorithm that generates: or the KV cache of one generation round, whichever is larger."""
+    tokens = run.training.per_device_train_batch_size * profile.tokens_per_row
     per_layer = 6 * shape.hidden + 2 * shape.kv_dim + 4 * shape.intermediate  # elements per token, Llama-style layer
     checkpointed = run.training.gradient_checkpointing  # keeps each layer's input, recomputes one layer at a time
     layers = shape.layers * shape.hidden + per_layer if checkpointed else shape.layers * per_layer
     saved = tokens * layers * a + tokens * shape.vocab * (a + 4)  # + logits and their fp32 log-softmax
-    if alg.trainer == "grpo":
-        generated = tokens * (alg.steps_per_generation or run.training.gradient_accumulation_steps)
+    if profile.generated_rows:
+        generated = profile.generated_rows * profile.tokens_per_row
         return max(saved, generated * shape.layers * 2 * shape.kv_dim * a)
     return saved
 

@@ -13,13 +13,12 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from fai_rl import algorithms
-
-from .compose import compose
-from .deepspeed import read_user_config, user_stage
-from .errors import ConfigError
-from .schema import TrainingConfig
-from .search_path import ConfTree
-from .typed import did_you_mean
+from fai_rl.cli.compose import compose
+from fai_rl.cli.search_path import ConfTree
+from fai_rl.config.hardware import read_user_config, user_stage
+from fai_rl.config.schema import TrainingConfig
+from fai_rl.config.typed import did_you_mean
+from fai_rl.errors import ConfigError
 
 SECTIONS = ("model", "data", "training", "wandb", "algorithm", "s3")
 # FAI-RL's flat model keys -> fai-rl's model section
@@ -27,8 +26,6 @@ MODEL_KEYS = {"use_lora": "lora.enabled", "lora_r": "lora.r", "lora_alpha": "lor
               "lora_dropout": "lora.dropout", "lora_target_modules": "lora.target_modules", "lora_bias": "lora.bias"}
 S3_KEYS = ("enabled", "bucket", "prefix", "region", "endpoint_url", "upload_checkpoints", "upload_final_model",
            "delete_local_after_upload")
-GSPO_KEYS = {"beta": "beta", "group_size": "num_generations", "epsilon": "epsilon",
-             "epsilon_high": "epsilon_high", "steps_per_generation": "steps_per_generation"}
 
 PLAIN = re.compile(r"[A-Za-z_/][\w./:-]*")  # strings Hydra reads as themselves without quotes
 RESERVED = ("true", "false", "null", "nan", "inf")
@@ -69,22 +66,27 @@ def load(path: str) -> dict:
     return recipe
 
 
-def _algorithm_fields(tree: ConfTree, name: str) -> list:
-    """The fields of algorithm option `name` (composed: an option may build on another, as gspo on grpo)."""
-    trainer = compose([f"algorithm={name}"], tree=tree).algorithm.trainer
-    return [f.name for f in dataclasses.fields(algorithms.load(trainer).Settings)]
+def _algorithm_of(tree: ConfTree, name: str):
+    """The algorithm module of option `name` (composed: an option may build on another, as gspo on grpo)."""
+    return algorithms.load(compose([f"algorithm={name}"], tree=tree).algorithm.trainer)
 
 
 def _training_overrides(tree: ConfTree, training: dict, algorithm: str) -> list:
     known = [f.name for f in dataclasses.fields(TrainingConfig)]
+    module = _algorithm_of(tree, algorithm)
+    own = module.recipe_keys(algorithm)  # keys the recipe keeps in `training` for this algorithm option
+    ignored = {key for trainer in algorithms.available() for name in tree.group_options("algorithm")
+               for key in algorithms.load(trainer).recipe_keys(name)} - set(own)
+    fields = [f.name for f in dataclasses.fields(module.Settings)]
     out = []
     for key, value in training.items():
         if key in known:
             out.append(f"training.{key}={hydra_value(value)}")
-        elif key in GSPO_KEYS:
-            if algorithm == "gspo":  # the seed: "only used when algorithm: gspo"
-                out.append(f"algorithm.{GSPO_KEYS[key]}={hydra_value(value)}")
-        elif key in _algorithm_fields(tree, algorithm):
+        elif key in own:
+            out.append(f"algorithm.{own[key]}={hydra_value(value)}")
+        elif key in ignored:
+            continue  # e.g. GSPO's keys in a GRPO recipe: the seed reads them "only when algorithm: gspo"
+        elif key in fields:
             out.append(f"algorithm.{key}={hydra_value(value)}")
         else:
             raise ConfigError(f"unknown key 'training.{key}' in the recipe{did_you_mean(key, known)}; "

@@ -14,7 +14,7 @@ MARGIN = 0.25  # a win must beat timing noise: identical trainings (nothing drop
 
 def shipped_default(task: str) -> bool:
     """Whether `fai-rl algorithm=grpo data=<task>` (its conf/tuned settings) turns dynamic sampling on."""
-    from fai_rl.config.compose import compose  # light (no torch): the shipped config, as a user's run composes it
+    from fai_rl.cli.compose import compose  # light (no torch): the shipped config, as a user's run composes it
 
     return bool(compose(["algorithm=grpo", f"data={task}"]).algorithm.dynamic_sampling.enabled)
 

@@ -186,3 +186,79 @@ def test_every_package_ships_in_the_wheel():
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {module_name(p, PACKAGE) for p in PACKAGE.rglob("__init__.py")}
     assert found <= listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
+
+
+def test_exception_classes_live_in_one_module_with_unique_names():
+    """Every exception fai-rl defines is in fai_rl/errors.py (with its exit code), each name once."""
+    names = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            bases = [getattr(b, "id", getattr(b, "attr", "")) for b in getattr(node, "bases", [])]
+            if isinstance(node, ast.ClassDef) and any(b.endswith(("Error", "Exception", "Stopped", "Failed",
+                                                                  "Interrupted")) for b in bases):
+                assert path == PACKAGE / "errors.py", f"{path.relative_to(REPO)}:{node.lineno}: exception " \
+                                                      f"{node.name} outside fai_rl/errors.py"
+                names.append(node.name)
+    assert len(names) == len(set(names)) and {"ConfigError", "RunFailed", "Interrupted"} <= set(names)
+
+
+RUN_DIR_FILES = ("config.yaml", "deepspeed.json", "metrics.jsonl", "summary.json", "training_curves.png",
+                 "eval.json", "error.txt", "vllm_server.log", "overrides.yaml")
+
+
+def test_the_run_directory_files_are_named_once():
+    """The names of the run directory's files are string literals in fai_rl/config/run_files.py only (the sweep
+    report's overlay of every job's curves takes a run's curves name on purpose)."""
+    exempt = {(PACKAGE / "sweeps" / "report.py", "training_curves.png")}
+    for path in PACKAGE.rglob("*.py"):
+        if path == PACKAGE / "config" / "run_files.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in RUN_DIR_FILES \
+                    and (path, node.value) not in exempt:
+                pytest.fail(f"{path.relative_to(REPO)}:{node.lineno}: '{node.value}' is named outside "
+                            "fai_rl/config/run_files.py; use run_files(run) or RunFiles(folder)")
+
+
+def algorithm_names() -> set:
+    return set(algorithms.available()) | {p.stem for p in (REPO / "conf" / "algorithm").glob("*.yaml")}
+
+
+def test_no_algorithm_name_is_compared_outside_algorithms():
+    """Shared code asks the algorithm (fai_rl.algorithms._contract) instead of checking which one it is."""
+    names = algorithm_names()
+    for path in PACKAGE.rglob("*.py"):
+        if (PACKAGE / "algorithms") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                operands = [node.left, *node.comparators]
+                found = [o.value for o in operands if isinstance(o, ast.Constant) and o.value in names]
+                assert not found, f"{path.relative_to(REPO)}:{node.lineno}: compares with algorithm name {found[0]}"
+
+
+def test_storage_is_the_lowest_layer():
+    """storage/ (object storage, caches, hub access, checkpoint folders) imports no other fai-rl package but errors."""
+    for path in (PACKAGE / "storage").rglob("*.py"):
+        for target, line, _ in imports(path, module_name(path, PACKAGE)):
+            if target.startswith("fai_rl."):
+                assert target.startswith(("fai_rl.storage", "fai_rl.errors")), \
+                    f"{path.relative_to(REPO)}:{line} imports {target}"
+
+
+def test_config_is_the_run_spec_only():
+    """config/ holds the run spec: a handful of modules, none that launches, loads or talks to a service."""
+    modules = sorted(p.stem for p in (PACKAGE / "config").glob("*.py"))
+    assert len(modules) <= 11, modules
+    for path in (PACKAGE / "config").glob("*.py"):
+        for target, line, _ in imports(path, module_name(path, PACKAGE)):
+            assert not target.startswith(("fai_rl.launch", "fai_rl.cli", "fai_rl.training", "fai_rl.tracking")), \
+                f"{path.relative_to(REPO)}:{line} imports {target}"
+
+
+def test_functions_in_training_fit_on_a_screen():
+    for path in (PACKAGE / "training").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 60, f"{path.relative_to(REPO)}:{node.lineno}: {node.name} is {length} lines"

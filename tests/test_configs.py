@@ -1,7 +1,13 @@
 """Every config file under conf/ composes with the rest and validates."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import pytest
+import yaml
 from conftest import REPO, compose, make_run
 from omegaconf import OmegaConf
 
@@ -91,3 +97,17 @@ def test_every_algorithm_field_can_be_overridden(option):
     composed = compose([f"algorithm={option}"]).algorithm
     fields = {f.name for f in dataclasses.fields(algorithms.load(composed.trainer).Settings)}
     assert fields <= set(composed.keys()), f"conf/algorithm/{option}.yaml lacks {sorted(fields - set(composed))}"
+
+
+def test_a_source_checkout_reads_its_own_conf(tmp_path):
+    """`python -m fai_rl` from a copy of the source tree (PYTHONPATH, no install of that copy) composes the copy's
+    conf/, not an installed one: the GPU check runs fai-rl this way from a copied tree."""
+    copy = tmp_path / "checkout"
+    shutil.copytree(REPO / "fai_rl", copy / "fai_rl", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "conf", copy / "conf", ignore=shutil.ignore_patterns("__pycache__"))
+    demo = copy / "conf" / "demo" / "tiny.yaml"
+    demo.write_text(demo.read_text().replace("max_steps: 400", "max_steps: 123"))
+    proc = subprocess.run([sys.executable, "-m", "fai_rl", "--cfg", "job"], cwd=copy, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(copy)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert yaml.safe_load(proc.stdout)["training"]["max_steps"] == 123

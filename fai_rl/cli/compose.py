@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from fai_rl.cli.demo import demo_overrides
 from fai_rl.cli.search_path import SEARCHPATH_KEY, ConfTree, shipped_conf_dir
 from fai_rl.config.schema import RunConfig
 from fai_rl.sweeps.study import sqlite_url, study_seed
@@ -83,7 +84,7 @@ register_with_hydra()
 
 def compose(overrides, return_hydra_config: bool = False, tree: ConfTree = None) -> DictConfig:
     """conf/train.yaml composed with `overrides`; `tree` adds the user's config dirs (as hydra.searchpath)."""
-    overrides = list(overrides)
+    overrides = list(overrides) + demo_overrides(overrides)  # the tiny model's demo settings are for it only
     if tree is not None and tree.user_sources:
         overrides = [o for o in overrides if not o.lstrip("+~").startswith(SEARCHPATH_KEY + "=")]
         overrides.append(f"{SEARCHPATH_KEY}=[{','.join(tree.user_sources)}]")

@@ -46,7 +46,7 @@ def _check_group(tree: ConfTree, group: str, values: list) -> None:
     options = tree.group_options(group)
     for value in values:
         if group == "tuned" and value in ("null", None):  # Hydra cannot null a group chosen by interpolation
-            raise ConfigError("'tuned=null' is not possible (train.yaml picks tuned/<data>_<algorithm>); "
+            raise ConfigError("'tuned=null' is not possible (train.yaml picks tuned/<demo>/<data>_<algorithm>); "
                               "use ~tuned to leave the tuned settings out")
         if value not in options and value not in ("null", None):
             raise ConfigError(

@@ -17,9 +17,19 @@ CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
 SEARCHPATH_KEY = "hydra.searchpath"
 
 
+SOURCE_CONF = Path(__file__).resolve().parents[2] / "conf"  # in a source tree: conf/ beside fai_rl/
+
+
 def shipped_conf_dir() -> Path:
-    """The shipped conf/ tree, installed or editable alike."""
-    return Path(str(importlib.resources.files(SHIPPED_PACKAGE)))
+    """The shipped conf/ tree: beside the package in a source tree (a checkout run with PYTHONPATH and no install,
+    or a second checkout next to an editable install, reads its own conf/), else the installed fai_rl.conf."""
+    if (SOURCE_CONF / "train.yaml").is_file() and (SOURCE_CONF / "__init__.py").is_file():
+        return SOURCE_CONF
+    try:
+        return Path(str(importlib.resources.files(SHIPPED_PACKAGE)))
+    except ModuleNotFoundError:
+        raise ConfigError(f"fai-rl's config tree is missing: neither {SOURCE_CONF} nor the package {SHIPPED_PACKAGE} "
+                          "exists; reinstall fai-rl (pip install fai-rl) or run from a full checkout") from None
 
 
 def source_dir(entry: str, where: str) -> Path:

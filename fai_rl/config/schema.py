@@ -124,11 +124,16 @@ class TrainingConfig:
                                               "in output_dir); or a checkpoint path. Needs save_only_model=false.")
     per_device_train_batch_size: int = setting(1, "Training examples per process and step (GRPO: completions).")
     per_device_eval_batch_size: int = setting(8, "Eval examples per process (GRPO: completions).")
-    gradient_accumulation_steps: int = setting(1, "Batches accumulated per optimizer step (> 0).")
-    learning_rate: float = setting(1.0e-6, "Peak learning rate (> 0; typical 1e-7..1e-5 for LLMs).")
+    gradient_accumulation_steps: int = setting(16, "Batches accumulated per optimizer step (> 0); 16: an effective "
+                                                   "batch of 16 per process at batch 1 (FAI-RL's default), enough "
+                                                   "for a steady DPO/GRPO gradient on a real model.")
+    learning_rate: float = setting(1.0e-6, "Peak learning rate (> 0). 1e-6 suits DPO/GRPO/GSPO on instruct models "
+                                           "(typical 1e-7..1e-5; full SFT up to ~2e-5, LoRA ~1e-4); the tiny demo's "
+                                           "5e-4 is for builtin:tiny only (conf/demo/tiny.yaml).")
     num_train_epochs: float = setting(3.0, "Passes over the training data; used when max_steps is -1.")
     max_steps: int = setting(-1, "Optimizer steps to train (> 0); -1: num_train_epochs decides.")
-    warmup_steps: int = setting(0, "Steps of linear warm-up from 0 to learning_rate (>= 0).")
+    warmup_steps: int = setting(50, "Steps of linear warm-up from 0 to learning_rate (>= 0); 50 (FAI-RL's "
+                                    "default) keeps the first updates of a real model small.")
     lr_scheduler_type: str = setting("linear", "Transformers' scheduler name: linear, cosine, constant, ...")
     weight_decay: float = setting(0.0, "AdamW weight decay.")
     max_grad_norm: float = setting(1.0, "Gradient clipping norm.")

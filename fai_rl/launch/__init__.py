@@ -19,7 +19,7 @@ from fai_rl.launch import commands, deepspeed
 from fai_rl.launch.dry_run import describe
 from fai_rl.launch.generation_server import serve
 from fai_rl.launch.memory import checkpoint_bytes, memory_line
-from fai_rl.launch.preflight import check_free_space, check_gpus, check_output_dir
+from fai_rl.launch.preflight import check_free_space, check_gpus, check_output_dir, learning_rate_warning
 from fai_rl.launch.workers import run_supervised
 from fai_rl.storage.remote import check_reachable
 from fai_rl.storage.remote_checkpoints import fetch_newest_checkpoint
@@ -30,6 +30,9 @@ def launch(run: RunConfig) -> dict:
     """Train as `run` says (or, with hardware.dry_run, print how); return the run summary."""
     print(f"fai-rl: {batch_line(run)}", flush=True)
     print(f"fai-rl: {memory_line(run)}", flush=True)
+    warning = learning_rate_warning(run)
+    if warning:
+        print(f"fai-rl: {warning}", file=sys.stderr, flush=True)
     if run.hardware.dry_run:
         print(describe(run), flush=True)
         return {"status": "dry_run"}

@@ -9,11 +9,20 @@ from fai_rl import algorithms
 from fai_rl.config.derived import gpu_split, launched, precision
 from fai_rl.config.schema import RunConfig
 from fai_rl.launch import commands, deepspeed
+from fai_rl.launch.model_shape import is_tiny_model
 
 SLURM_NOTE = (
     "# under SLURM (fai-rl -m hydra/launcher=slurm ...) each node's task runs the command above with\n"
     "# --machine_rank $SLURM_NODEID and --main_process_ip = first host of $SLURM_JOB_NODELIST"
 )
+
+
+def defaults_line(demo: bool) -> str:
+    """Which defaults a run composed with, and where they come from (printed by --cfg, --info and the dry run)."""
+    if demo:
+        return ("defaults: the tiny model's demo settings (conf/demo/tiny.yaml; conf/tuned/tiny/<data>.yaml and "
+                "<data>_<algorithm>.yaml where they exist) over the schema's real-model defaults (docs/config.md)")
+    return "defaults: the schema's real-model defaults (docs/config.md); the tiny model's demo settings are off"
 
 
 def model_line(run: RunConfig) -> str:
@@ -38,6 +47,7 @@ def describe(run: RunConfig) -> str:
     serving = f" ({h.num_processes - h.vllm_gpus} train, {h.vllm_gpus} serve vLLM)" if h.vllm_gpus else ""
     lines = [f"fai-rl: dry run (nothing trained): {h.num_nodes} node(s) x {h.num_processes} process(es){serving} on "
              f"{h.device}, ZeRO stage {h.zero_stage}, offload {h.offload}, precision {precision(run)}"]
+    lines.append(f"# {defaults_line(is_tiny_model(run.model.base_model_name))}")
     lines.append(model_line(run))
     if not launched(run):
         worker = [sys.executable, "-m", commands.WORKER_MODULE, str(Path(run.run_dir).resolve())]

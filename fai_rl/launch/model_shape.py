@@ -2,6 +2,7 @@
 Hugging Face cache) or, for the models conf/model/ names and builtin:tiny, fai_rl/models/model_shapes.json."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -99,3 +100,16 @@ def model_shape(name: str):
         return from_config(json.loads(Path(config).read_text()), str(config)) if config else None
     except (KeyError, ValueError):
         return None  # not a decoder-only text model this estimate knows
+
+
+def is_tiny_model(name: str) -> bool:
+    """builtin:tiny, or a folder (or run:NAME) of a model with its shape: the tiny model and the models trained from
+    it, which the demo settings (conf/demo/tiny.yaml) are for. A hub id, s3:// or a folder of another model: False."""
+    if name.startswith(BUILTIN_PREFIX):
+        return True
+    if is_remote(name):
+        return False
+    shape = model_shape(name)
+    tiny = from_config(known_shapes()["builtin:tiny"], "")
+    return shape is not None and dataclasses.replace(shape, source="", dtype_bytes=0, tied=False) == \
+        dataclasses.replace(tiny, source="", dtype_bytes=0, tied=False)

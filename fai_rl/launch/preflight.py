@@ -8,7 +8,8 @@ from pathlib import Path
 from fai_rl.config.paths import holds_finished_model
 from fai_rl.config.schema import RunConfig
 from fai_rl.errors import ConfigError
-from fai_rl.launch.memory import GiB, estimate, fitting_changes, gib
+from fai_rl.launch.memory import GiB, billions, estimate, fitting_changes, gib
+from fai_rl.launch.model_shape import model_shape
 
 GB = 1e9
 
@@ -72,3 +73,25 @@ def check_memory(run: RunConfig, capacity: int) -> None:
     raise ConfigError(f"the estimated {gib(est.total)} GiB per rank exceeds the {room / GiB:.1f} GiB a GPU of "
                       f"{capacity / GiB:.1f} GiB leaves for training{vllm} ({est.line('cuda')}); {hint}; or set "
                       "hardware.check_memory=false to start anyway")
+
+
+# (parameters at least, the highest learning rate full fine-tuning of such a model usually survives)
+LEARNING_RATE_BOUNDS = ((1e9, 5e-5), (1e8, 1e-4))
+LORA_FACTOR = 10  # adapters train at rates about ten times higher
+
+
+def learning_rate_warning(run: RunConfig):
+    """One line when training.learning_rate is above a sane bound for the model's size (None when it is not, or
+    the size is unknown here). It warns, never refuses: a user may know better."""
+    shape = model_shape(run.model.base_model_name)
+    bound = next((b for size, b in LEARNING_RATE_BOUNDS if shape and shape.parameters >= size), None)
+    if bound is None:
+        return None
+    bound *= LORA_FACTOR if run.model.lora.enabled else 1
+    rate = run.training.learning_rate
+    if rate <= bound:
+        return None
+    how = "LoRA" if run.model.lora.enabled else "full fine-tuning"
+    return (f"warning: training.learning_rate={rate:g} is above {bound:g}, a sane bound for {how} of a "
+            f"{billions(shape.parameters)}-parameter model (DPO/GRPO on instruct models: 1e-7..1e-5); the tiny "
+            "demo's rates are for builtin:tiny only")

@@ -1,10 +1,50 @@
 """summary.json: what a run did and reached, for people and for sweep reports."""
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Optional
 
 from fai_rl.errors import ConfigError
+
+
+@dataclass
+class Summary:
+    """summary.json of a run that trained: what it did and reached (a sweep job that failed writes its own, smaller
+    record: fai_rl.sweeps.sweep_job)."""
+
+    algorithm: str
+    steps: int
+    resumed_from: Optional[str]
+    world_size: int
+    effective_batch_size: int
+    train_runtime_s: float
+    total_runtime_s: float
+    train_loss: float
+    final_metrics: dict  # the last logged training metrics
+    eval_before: dict
+    eval_after: dict
+    headline_metrics: list
+    objective_metric: str
+    objective: Any  # what a sweep optimises: objective_metric after training (None when the run did not log it)
+    output_dir: str
+    run_dir: str
+    log_file: Optional[str]
+    status: str = "completed"
+    metric_for_best_model: Optional[str] = None  # the best checkpoint, when a metric picks one
+    best_step: Optional[int] = None
+    best_value: Optional[float] = None
+    best_checkpoint: Optional[str] = None
+    saved_model: Optional[str] = None
+    alarms: list = field(default_factory=list)  # reward-hacking warnings
+    stopped_by_alarm: bool = False
+    upload: Optional[dict] = None  # the uploads' report, when upload.url is set
+
+    def to_dict(self) -> dict:
+        fields = dataclasses.asdict(self)
+        return {"algorithm": fields.pop("algorithm"), "status": fields.pop("status"), **fields}
 
 
 def write_summary(path: Path, summary: dict) -> Path:

@@ -11,10 +11,27 @@ from transformers.trainer_callback import TrainerState
 from transformers.trainer_utils import TrainOutput
 
 from fai_rl.errors import RunFailed, RunStopped
-from fai_rl.storage.checkpoint_dirs import checkpoint_folders, complete_checkpoints, is_complete, mark_complete
+from fai_rl.storage.checkpoint_dirs import (
+    checkpoint_folders,
+    complete_checkpoints,
+    is_complete,
+    mark_complete,
+    resolve_resume,
+    set_aside_incomplete,
+)
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EIO}
 log = logging.getLogger("fai_rl")
+
+
+def resume_point(run, main: bool):
+    """The checkpoint a resumed run continues from, or None to start fresh; rank 0 first sets aside the
+    checkpoints a killed run left incomplete."""
+    if not run.resuming:
+        return None
+    if main:
+        set_aside_incomplete(run.training.output_dir)
+    return resolve_resume(run.training.resume, run.training.output_dir)
 
 
 def finish_from_checkpoint(trainer, checkpoint: str):

@@ -15,8 +15,8 @@ import traceback
 from fai_rl.config.resolved import load_run
 from fai_rl.errors import WORKER_ERROR_PREFIX, ConfigError
 from fai_rl.tracking.run_log import FORMAT
-from fai_rl.training.arguments import start_process_group
 from fai_rl.training.pipeline import train
+from fai_rl.training.processes import start_process_group
 
 FAIL_ON_RANK = "FAI_RL_TEST_FAIL_ON_RANK"  # test hook: this rank raises as it starts
 

@@ -50,7 +50,8 @@ def time_point(workdir: Path, model: str, length: int, batch: int) -> dict:
 
     point = workdir / f"growth-{length}-{batch}"
     data = synthetic_pairs(workdir / f"pairs-{length}-{batch}.jsonl", batch * (STEPS + WARMUP), length)
-    run = compose([f"model.base_model_name={model}", f"data.datasets=[{{name: '{data}'}}]", "data.eval_datasets=[]",
+    run = compose(["demo=tiny", f"model.base_model_name={model}", f"data.datasets=[{{name: '{data}'}}]",  # demo: as before
+                   "data.eval_datasets=[]",
                    f"data.max_length={length}", f"data.max_prompt_length={length // 2}",
                    f"training.per_device_train_batch_size={batch}", f"training.max_steps={STEPS + WARMUP}",
                    "training.save_steps=100000", "training.logging_steps=100000", "training.progress_bar=false",

@@ -81,7 +81,9 @@ def measure(opts: Options, hardware: str, model: str, steps: int, tag: str, run_
     """Speed and per-rank RSS (whole run, training peak, held at the end) of one fai-rl run, and its output."""
     job = opts.workdir / f"scaling-{hardware}-{tag}"
     job.mkdir(parents=True)
-    argv = fai_rl_argv(job, [f"hardware={hardware}", f"model.base_model_name={model}", f"training.max_steps={steps}",
+    # demo=tiny: the default job's settings on a larger model (a model other than builtin:tiny gets none otherwise)
+    argv = fai_rl_argv(job, ["demo=tiny", f"hardware={hardware}", f"model.base_model_name={model}",
+                             f"training.max_steps={steps}",
                              "data.eval_datasets=[]", "training.save_steps=100000", *run_args])
     env = job_env(opts, PYTHONUNBUFFERED=1, MALLOC_MMAP_THRESHOLD_=131072)
     proc = subprocess.Popen(argv, env=env, cwd=job, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

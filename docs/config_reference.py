@@ -175,7 +175,8 @@ def algorithm_sections(job: DefaultJob):
     for trainer in algorithms.available():
         module = algorithms.load(trainer)
         used = algo_validated["trainer"] == trainer
-        intro = f"`fai_rl/algorithms/{trainer}.py`: {module.__doc__.splitlines()[0]}"
+        where = f"{trainer}/" if Path(module.__file__).name == "__init__.py" else f"{trainer}.py"  # a package or not
+        intro = f"`fai_rl/algorithms/{where}`: {module.__doc__.splitlines()[0]}"
         yield Section(f"algorithm: {trainer}", intro, module.Settings, algo_written if used else None,
                       algo_validated if used else None, skip=tuple(common), notes=built_on(trainer))
         hints = typing.get_type_hints(module.Settings)

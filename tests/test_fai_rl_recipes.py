@@ -134,3 +134,26 @@ def test_dpo_recipe_with_lora_keys_trains_on_cpu_and_saves_an_adapter(tmp_path):
     assert (tmp_path / "model" / "adapter_model.safetensors").exists()
     adapter = json.loads((tmp_path / "model" / "adapter_config.json").read_text())
     assert adapter["r"] == 8 and adapter["lora_alpha"] == 16
+
+
+def test_fai_rl_command_line_sets_recipe_keys_before_translating(tmp_path):
+    """`fai-rl-train --recipe R --num-gpus 1 data.datasets[0].name=... model.use_lora=false training.X=...` as
+    FAI-RL's recipes README writes it; fai-rl's own overrides (hardware.dry_run=true) still pass through."""
+    (tmp_path / "ds.json").write_text(json.dumps(DEEPSPEED))
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe("dpo", "ds.json")))
+    data = tmp_path / "mine.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"q{i}", "chosen": "yes", "rejected": "no"}) + "\n"
+                            for i in range(16)))
+    proc = seed("--recipe", str(path), "--num-gpus", "1", "--hardware", "cpu", f"data.datasets[0].name={data}",
+                "model.use_lora=false", "model.load_in_4bit=false", "training.learning_rate=2e-5",
+                "training.output_dir=models/my_model", "hardware.dry_run=true", f"hydra.run.dir={tmp_path}/run",
+                cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert config["data"]["datasets"][0]["name"] == str(data)
+    assert config["data"]["datasets"][0]["chosen_column"] == "chosen"  # the rest of the entry is the recipe's
+    assert config["model"]["lora"]["enabled"] is False and config["training"]["learning_rate"] == 2e-5
+    assert config["training"]["output_dir"] == "models/my_model"
+    bad = seed("--recipe", str(path), "--num-gpus", "1", "data.datasets[2].name=x", cwd=tmp_path)
+    assert bad.returncode == 2 and "data.datasets has 1 entries; use an index below 1" in bad.stderr, bad.stderr

@@ -75,6 +75,7 @@ def test_two_processes_train_and_save_a_full_model(algorithm, hardware, tmp_path
     assert summary["status"] == "completed" and summary["steps"] == STEPS
     assert summary["world_size"] == 2 and summary["effective_batch_size"] == 8  # measured by Accelerate
     assert "effective batch 8 = 4 per device x 1 accumulation x 2 processes" in proc.stdout
+    assert "find_unused_parameters=True" not in proc.stdout + proc.stderr  # no extra autograd search per step
 
     steps = [r["step"] for r in map(json.loads, open(tmp_path / "run" / "metrics.jsonl")) if "loss" in r]
     assert steps == list(range(1, STEPS + 1))  # one writer: rank 0

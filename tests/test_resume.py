@@ -1,6 +1,7 @@
 """Nothing lost: SIGTERM saves and exits 75, half-written checkpoints are never used (kill -9: test_faults.py)."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -130,6 +131,7 @@ def test_non_finite_loss_stops_with_step_and_metric(tmp_path, monkeypatch):
 
     original = dpo.build_trainer
 
+    @functools.wraps(original)  # the same signature: the registry checks it against the contract
     def poisoned(*args, **kwargs):
         trainer = original(*args, **kwargs)
         compute = trainer.compute_loss
@@ -144,6 +146,31 @@ def test_non_finite_loss_stops_with_step_and_metric(tmp_path, monkeypatch):
     with pytest.raises(TrainingDiverged, match=r"step 4: the training loss is nan"):
         train(make_run(["training.max_steps=10", "data.eval_datasets=[]"], tmp_path))
     assert not (tmp_path / "model" / "model.safetensors").exists()
+
+
+def test_the_loss_check_off_the_host_stops_before_the_next_save(tmp_path, monkeypatch):
+    """On accelerators the loss stays on the device until a step is logged or saved (no sync per micro-step): the
+    same NaN stops the run at the next checked step, and the checkpoint after it is never written."""
+    from fai_rl.algorithms import dpo
+    from fai_rl.errors import TrainingDiverged
+    from fai_rl.training import callbacks, guards
+
+    original = dpo.build_trainer
+
+    @functools.wraps(original)  # the same signature: the registry checks it against the contract
+    def poisoned(*args, **kwargs):
+        trainer = original(*args, **kwargs)
+        compute = trainer.compute_loss
+        trainer.compute_loss = lambda *a, **k: compute(*a, **k) * (float("nan") if trainer.state.global_step >= 3
+                                                                    else 1.0)
+        return trainer
+
+    monkeypatch.setattr(dpo, "build_trainer", poisoned)
+    monkeypatch.setattr(callbacks, "FiniteLoss", lambda trainer: guards.FiniteLoss(trainer, defer=True))
+    with pytest.raises(TrainingDiverged, match=r"step 5: the training loss became NaN or infinite after step 0"):
+        train(make_run(["training.max_steps=10", "training.logging_steps=5", "training.save_steps=5",
+                        "data.eval_datasets=[]"], tmp_path))
+    assert not list((tmp_path / "model").glob("checkpoint-*"))
 
 
 def test_resume_needs_full_checkpoints_and_existing_path(tmp_path):

@@ -81,7 +81,8 @@ def job_settings(algorithm: str, steps: int, data: Path, dry: bool) -> tuple:
         fai = [f"training.per_device_train_batch_size={batch}", f"algorithm.max_completion_length={completion}",
                f"data.max_length={completion + 64}", "data.max_prompt_length=64"]
         plain = ["--set", f"per_device_train_batch_size={batch}", "--set", f"max_completion_length={completion}"]
-    fai = [f"algorithm={algorithm}", "data.eval_datasets=[]", f"training.max_steps={steps}",
+    # demo=tiny: the default job's settings, which plain_trl.py mirrors, on the check's larger model
+    fai = ["demo=tiny", f"algorithm={algorithm}", "data.eval_datasets=[]", f"training.max_steps={steps}",
            "training.logging_steps=1", "training.save_steps=100000", *fai]
     plain = [algorithm, "--steps", str(steps), "--set", "logging_steps=1", *plain]
     return fai, plain

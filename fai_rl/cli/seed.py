@@ -1,8 +1,10 @@
-"""`fai-rl-train`: the seed's command line, `--config RECIPE.yaml --num-gpus N [--nohup]`, on the Hydra path.
+"""`fai-rl-train`: FAI-RL's command line, `--recipe RECIPE.yaml --num-gpus N [--nohup]` (the seed's `--config`
+too), on the Hydra path.
 
-The recipe (seed YAML format) becomes `fai-rl` overrides (printed, so the equivalent command is visible);
-`--num-gpus` sets hardware.num_processes of the hardware preset; anything after the options is passed to
-`fai-rl` as further overrides (e.g. training.max_steps=10).
+The recipe (FAI-RL's YAML format) becomes `fai-rl` overrides (printed, so the equivalent command is visible);
+`--num-gpus` sets hardware.num_processes of the hardware preset. After the options: FAI-RL-style overrides of the
+recipe (`data.datasets[0].name=...`, `model.use_lora=false`, `training.num_generations=4`, `s3.enabled=true`) are
+set in the recipe before it is translated; anything else is passed to `fai-rl` as it is (e.g. hardware.dry_run=true).
 """
 from __future__ import annotations
 
@@ -21,24 +23,28 @@ PROG = "fai-rl-train"
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    p.add_argument("--config", required=True, metavar="CONFIG_FILE", help="recipe YAML in the seed's format")
+    p.add_argument("--recipe", "--config", dest="config", required=True, metavar="RECIPE",
+                   help="recipe YAML in FAI-RL's format (--config: the seed's spelling)")
     p.add_argument("--num-gpus", required=True, type=int, metavar="NUM_GPUS",
                    help="GPUs (processes) per node: hardware.num_processes")
     p.add_argument("--nohup", action="store_true", help="run in the background; output in logs/")
     p.add_argument("--hardware", metavar="PRESET", default=None,
                    help="conf/hardware preset (default: gpu for 1 GPU, gpu8_zero2 for more)")
-    p.add_argument("overrides", nargs="*", help="further fai-rl overrides, e.g. training.max_steps=10")
+    p.add_argument("overrides", nargs="*", help="FAI-RL-style recipe overrides (data.datasets[0].name=..., "
+                   "training.max_steps=10) and fai-rl overrides (hardware.dry_run=true)")
     return p
 
 
 @console_script(PROG)
 def main(argv=None):
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
-    tree = conf_tree(args.overrides)
-    overrides = (seed_recipe.to_overrides(seed_recipe.load(args.config), tree)
-                 + seed_recipe.hardware_overrides(args.num_gpus, args.hardware, tree) + args.overrides)
+    recipe_overrides, own = seed_recipe.split_overrides(args.overrides)
+    tree = conf_tree(own)
+    recipe = seed_recipe.apply_overrides(seed_recipe.load(args.config), recipe_overrides)
+    overrides = (seed_recipe.to_overrides(recipe, tree)
+                 + seed_recipe.hardware_overrides(args.num_gpus, args.hardware, tree) + own)
     shown = " ".join(shlex.quote(o) for o in overrides)
-    for secret in secret_values(seed_recipe.load(args.config)):
+    for secret in secret_values(recipe):
         shown = shown.replace(secret, REDACTED)
     print(f"{PROG}: fai-rl {shown}", flush=True)
     if args.nohup:

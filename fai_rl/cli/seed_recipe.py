@@ -10,6 +10,8 @@ import dataclasses
 import re
 from pathlib import Path
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
 from fai_rl import algorithms
@@ -119,6 +121,53 @@ def _deepspeed_overrides(path) -> list:
         return out + [f"hardware.zero_stage={user_stage(read_user_config(str(path)))}"]
     except (ConfigError, ValueError, TypeError):
         return out
+
+
+RECIPE_KEY = re.compile(r"^(?P<section>model|data|training|wandb|s3)\.(?P<rest>[A-Za-z_]\w*(\[\d+\](\.[A-Za-z_]\w*)?)?)=")
+STEP = re.compile(r"([A-Za-z_]\w*)(?:\[(\d+)\])?")
+
+
+def split_overrides(overrides: list) -> tuple:
+    """FAI-RL's command-line overrides (`data.datasets[0].name=...`, `model.use_lora=false`, `training.X=...`,
+    `s3.X=...`, `wandb.X=...`: one key of a recipe section, or one field of one dataset) and fai-rl's own (anything
+    else: hardware.dry_run=true, model.lora.r=8, hydra.run.dir=...), in their order."""
+    recipe_keys, own = [], []
+    for override in overrides:
+        (recipe_keys if RECIPE_KEY.match(override) else own).append(override)
+    return recipe_keys, own
+
+
+def parsed_value(override: str, text: str):
+    """The value of a command-line override as Hydra reads values (1e-5 a float, [a, b] a list, null None)."""
+    try:
+        value = OverridesParser.create().parse_override(f"value={text}").value()
+    except OverrideParseException as err:
+        raise ConfigError(f"cannot parse the override '{override}': {str(err).splitlines()[0]}")
+    return OmegaConf.to_container(OmegaConf.create({"v": value}))["v"] if isinstance(value, (dict, list)) else value
+
+
+def apply_overrides(recipe: dict, overrides: list) -> dict:
+    """The recipe with FAI-RL-style overrides set in it, as FAI-RL applies them before it reads the recipe."""
+    recipe = {k: (dict(v) if isinstance(v, dict) else v) for k, v in recipe.items()}
+    for override in overrides:
+        key, _, text = override.partition("=")
+        value = parsed_value(override, text)
+        section, path = key.split(".", 1)
+        node = recipe.setdefault(section, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override '{override}': the recipe's {section} is not a section")
+        (name, index), *deeper = STEP.findall(path)
+        if not index:
+            node[name] = value
+            continue
+        items = node.get(name)
+        if not isinstance(items, list) or int(index) >= len(items) or not isinstance(items[int(index)], dict):
+            count = len(items) if isinstance(items, list) else 0
+            raise ConfigError(f"override '{override}': the recipe's {section}.{name} has {count} entries; use an "
+                              f"index below {count}")
+        node[name] = [dict(item) for item in items]
+        node[name][int(index)][deeper[0][0]] = value
+    return recipe
 
 
 def to_overrides(recipe: dict, tree: ConfTree) -> list:

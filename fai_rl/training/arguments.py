@@ -82,4 +82,5 @@ def common_args(run: RunConfig) -> dict:
         **distributed_args(run),
         report_to=reporters(run),
         disable_tqdm=not t.progress_bar,
+        logging_nan_inf_filter=False,  # its NaN test reads the loss every micro-step (a GPU sync); FiniteLoss stops
     )

@@ -18,7 +18,7 @@ from fai_rl.tracking.model_card import resume_command
 from fai_rl.tracking.trackers import Trackers
 from fai_rl.training.arguments import best_model_metric
 from fai_rl.training.checkpoints import MarkCheckpointComplete, failed_write
-from fai_rl.training.guards import StopSignals, guard_finite_loss
+from fai_rl.training.guards import FiniteLoss, StopSignals
 from fai_rl.training.upload import UploadCheckpoints, Uploader
 from fai_rl.training.watchdog import Watchdog
 
@@ -50,7 +50,7 @@ class RunCallbacks:
                          best_check, self.alarm, *(self.trackers.callbacks() if self.trackers else [])):
             if callback is not None:
                 trainer.add_callback(callback)
-        guard_finite_loss(trainer)
+        trainer.add_callback(FiniteLoss(trainer))
         self.eval_before = EvalBefore(trainer, self.module.evaluate)
         if has_eval:
             trainer.add_callback(self.eval_before)

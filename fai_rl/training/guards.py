@@ -10,21 +10,46 @@ from transformers import TrainerCallback
 from fai_rl.errors import Interrupted, Preempted, RunStopped, TrainingDiverged
 
 
-def guard_finite_loss(trainer) -> None:
-    """Raise TrainingDiverged at the first step whose loss is NaN or infinite (before anything is saved)."""
-    step = trainer.training_step
+class FiniteLoss(TrainerCallback):
+    """Stop with TrainingDiverged once the training loss is NaN or infinite, before anything is saved.
 
-    def checked(*args, **kwargs):
-        loss = step(*args, **kwargs)
-        value = float(loss.detach().float().mean()) if hasattr(loss, "detach") else float(loss)
-        if not math.isfinite(value):
-            raise TrainingDiverged(
-                f"training stopped at step {trainer.state.global_step + 1}: the training loss is {value}; "
-                "lower training.learning_rate or check the data (the last saved checkpoint is kept)"
-            )
-        return loss
+    On CPU each micro-step's loss is read at once (no cost). On an accelerator reading it would make the host wait
+    for the device every micro-step, so the check stays on the device (a flag folded in without a sync) and is read
+    once an optimizer step is about to be logged, evaluated or saved, and at the end of training.
+    """
 
-    trainer.training_step = checked
+    def __init__(self, trainer, defer: bool = None):
+        """`defer`: keep the check on the device; None: on accelerators only."""
+        self.trainer, self.pending, self.checked_step = trainer, None, 0
+        step = trainer.training_step
+
+        def checked(*args, **kwargs):
+            loss = step(*args, **kwargs)
+            on_host = not hasattr(loss, "detach") or (loss.device.type == "cpu" if defer is None else not defer)
+            if on_host:
+                value = float(loss.detach().float().mean()) if hasattr(loss, "detach") else float(loss)
+                if not math.isfinite(value):
+                    self.stop(trainer.state.global_step + 1, f"the training loss is {value}")
+            else:
+                bad = ~loss.detach().isfinite().all()
+                self.pending = bad if self.pending is None else self.pending | bad
+            return loss
+
+        trainer.training_step = checked
+
+    @staticmethod
+    def stop(step: int, what: str):
+        raise TrainingDiverged(f"training stopped at step {step}: {what}; lower training.learning_rate or check the "
+                               "data (the last saved checkpoint is kept)")
+
+    def on_step_end(self, args, state, control, **kwargs):
+        done = state.global_step >= state.max_steps
+        if self.pending is None or not (control.should_log or control.should_save or control.should_evaluate or done):
+            return
+        bad, self.pending = bool(self.pending.item()), None  # the one host-device sync, at most once per log/save
+        if bad:
+            self.stop(state.global_step, f"the training loss became NaN or infinite after step {self.checked_step}")
+        self.checked_step = state.global_step
 
 
 class StopSignals(TrainerCallback):

@@ -37,7 +37,7 @@ from fai_rl.tracking.summary import Summary, best_checkpoint, describe, pick_obj
 from fai_rl.training.arguments import common_args
 from fai_rl.training.callbacks import RunCallbacks
 from fai_rl.training.checkpoints import finish_from_checkpoint, resume_point
-from fai_rl.training.processes import check_processes, held_parameters, sharded_loading
+from fai_rl.training.processes import check_processes, held_parameters, routes_tokens, sharded_loading
 
 log = logging.getLogger("fai_rl")
 
@@ -108,8 +108,9 @@ def build(run: RunConfig, inputs: Inputs, callbacks: RunCallbacks):
     log.info("model loaded: %s", held_parameters(model))
     log.info("%s: %d training rows, %s eval rows; %s", run.algorithm.name, len(inputs.train_ds),
              len(inputs.eval_ds) if inputs.eval_ds else 0, batch_line(run))
-    trainer = inputs.module.build_trainer(run, model, inputs.tokenizer, inputs.train_ds, inputs.eval_ds,
-                                          common_args(run), peft_config=peft_config)
+    args = dict(common_args(run), ddp_find_unused_parameters=routes_tokens(model))
+    trainer = inputs.module.build_trainer(run, model, inputs.tokenizer, inputs.train_ds, inputs.eval_ds, args,
+                                          peft_config=peft_config)
     log.info(check_processes(run, trainer.accelerator))
     callbacks.attach(trainer, has_eval=inputs.eval_ds is not None)
     return trainer

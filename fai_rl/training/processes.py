@@ -48,3 +48,11 @@ def held_parameters(model) -> str:
     held = sum(p.ds_tensor.numel() if hasattr(p, "ds_tensor") else p.numel() for p in model.parameters())
     total = sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters())
     return f"this process holds {held} of the model's {total} parameter values"
+
+
+def routes_tokens(model) -> bool:
+    """A mixture-of-experts model leaves some experts unused in a step, which DDP must search for
+    (find_unused_parameters, an extra autograd traversal every step); every other model uses all its parameters."""
+    config = getattr(model, "config", None)
+    config = getattr(config, "text_config", None) or config
+    return any(getattr(config, key, None) for key in ("num_experts", "num_local_experts", "n_routed_experts"))

@@ -157,3 +157,25 @@ def test_fai_rl_command_line_sets_recipe_keys_before_translating(tmp_path):
     assert config["training"]["output_dir"] == "models/my_model"
     bad = seed("--recipe", str(path), "--num-gpus", "1", "data.datasets[2].name=x", cwd=tmp_path)
     assert bad.returncode == 2 and "data.datasets has 1 entries; use an index below 1" in bad.stderr, bad.stderr
+
+
+def test_a_recipe_gets_fai_rl_defaults_and_hears_of_unused_keys(tmp_path):
+    """A FAI-RL GRPO recipe for a real model that leaves the training keys out composes with FAI-RL's defaults
+    (max_completion_length = max_length - max_prompt_length), never the tiny demo's task; keys that change
+    nothing here are listed in one line."""
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump({
+        "model": {"base_model_name": "meta-llama/Llama-3.2-3B-Instruct", "low_cpu_mem_usage": True},
+        "data": {"datasets": [{"name": "builtin:tiny_vowels", "split": "train"}]},
+        "training": {"algorithm": "grpo", "epsilon_high": 4e-4}}))  # a GSPO key: FAI-RL reads it for gspo only
+    proc = seed("--recipe", str(path), "--num-gpus", "1", "--hardware", "cpu", "hardware.dry_run=true",
+                f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    t, d, a = config["training"], config["data"], config["algorithm"]
+    assert (t["learning_rate"], t["per_device_train_batch_size"], t["gradient_accumulation_steps"]) == (1e-6, 1, 16)
+    assert (t["warmup_steps"], t["gradient_checkpointing"], t["max_steps"]) == (50, True, -1)
+    assert (d["max_length"], d["max_prompt_length"], a["max_completion_length"]) == (512, 256, 256)
+    assert a["rewards"] == ["accuracy"] and a["epsilon_high"] is None  # no letter_share; the GSPO key unused
+    (line,) = [ln for ln in proc.stdout.splitlines() if "recipe keys not used" in ln]
+    assert "training.epsilon_high" in line and "model.low_cpu_mem_usage" in line, line

@@ -47,6 +47,9 @@ def main(argv=None):
     for secret in secret_values(recipe):
         shown = shown.replace(secret, REDACTED)
     print(f"{PROG}: fai-rl {shown}", flush=True)
+    unused = seed_recipe.unused_keys(recipe, tree)
+    if unused:
+        print(f"{PROG}: recipe keys not used: {'; '.join(unused)}", flush=True)
     if args.nohup:
         return background.main(overrides)
     sys.argv = ["fai-rl", *overrides]

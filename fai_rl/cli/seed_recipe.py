@@ -23,6 +23,13 @@ from fai_rl.config.typed import did_you_mean
 from fai_rl.errors import ConfigError
 
 SECTIONS = ("model", "data", "training", "wandb", "algorithm", "s3")
+# FAI-RL's defaults (its core/config.py) for the keys a recipe leaves out, so a recipe trains as it does there;
+# max_steps -1: FAI-RL counts epochs. max_completion_length: max_length - max_prompt_length, for algorithms that
+# generate.
+RECIPE_DEFAULTS = {"data": {"max_length": 512, "max_prompt_length": 256},
+                   "training": {"learning_rate": 1.0e-6, "per_device_train_batch_size": 1,
+                                "gradient_accumulation_steps": 16, "warmup_steps": 50, "gradient_checkpointing": True,
+                                "max_steps": -1}}
 # FAI-RL's flat model keys -> fai-rl's model section
 MODEL_KEYS = {"use_lora": "lora.enabled", "lora_r": "lora.r", "lora_alpha": "lora.alpha",
               "lora_dropout": "lora.dropout", "lora_target_modules": "lora.target_modules", "lora_bias": "lora.bias"}
@@ -73,13 +80,33 @@ def _algorithm_of(tree: ConfTree, name: str):
     return algorithms.load(compose([f"algorithm={name}"], tree=tree).algorithm.trainer)
 
 
-def _training_overrides(tree: ConfTree, training: dict, algorithm: str) -> list:
+def _ignored_keys(tree: ConfTree, own: dict) -> set:
+    """`training.*` keys other algorithm options read from a recipe (e.g. GSPO's in a GRPO recipe)."""
+    return {key for trainer in algorithms.available() for name in tree.group_options("algorithm")
+            for key in algorithms.load(trainer).recipe_keys(name)} - set(own)
+
+
+def unused_keys(recipe: dict, tree: ConfTree) -> list:
+    """The recipe keys that change nothing here, each with why, for the one line fai-rl-train prints."""
+    training = dict(recipe.get("training") or {})
+    algorithm = training.get("algorithm")
+    own = _algorithm_of(tree, algorithm).recipe_keys(algorithm) if algorithm in tree.group_options("algorithm") \
+        else {}
+    unused = [f"training.{key} (read for another algorithm only)" for key in training if key in _ignored_keys(tree, own)]
+    if "low_cpu_mem_usage" in (recipe.get("model") or {}):
+        unused.append("model.low_cpu_mem_usage (transformers 5 always loads that way)")
+    return unused
+
+
+def _training_overrides(tree: ConfTree, training: dict, algorithm: str, completion_length=None) -> list:
+    """`completion_length`: max_completion_length where the recipe does not set it (None: it does)."""
     known = [f.name for f in dataclasses.fields(TrainingConfig)]
     module = _algorithm_of(tree, algorithm)
     own = module.recipe_keys(algorithm)  # keys the recipe keeps in `training` for this algorithm option
-    ignored = {key for trainer in algorithms.available() for name in tree.group_options("algorithm")
-               for key in algorithms.load(trainer).recipe_keys(name)} - set(own)
+    ignored = _ignored_keys(tree, own)
     fields = [f.name for f in dataclasses.fields(module.Settings)]
+    if "max_completion_length" in fields and completion_length is not None:
+        training = {"max_completion_length": completion_length, **training}
     out = []
     for key, value in training.items():
         if key in known:
@@ -172,9 +199,11 @@ def apply_overrides(recipe: dict, overrides: list) -> dict:
 
 def to_overrides(recipe: dict, tree: ConfTree) -> list:
     """The recipe as `fai-rl` command-line overrides, group choices first."""
-    training = dict(recipe.get("training") or {})
+    training = {**RECIPE_DEFAULTS["training"], **(recipe.get("training") or {})}
     algorithm = training.pop("algorithm", None)
-    training.setdefault("max_steps", -1)  # the seed counts epochs; fai-rl's default job counts steps
+    recipe = {**recipe, "data": {**RECIPE_DEFAULTS["data"], **(recipe.get("data") or {})}}
+    completion = None if "max_completion_length" in (recipe.get("algorithm") or {}) else \
+        recipe["data"]["max_length"] - recipe["data"]["max_prompt_length"]  # FAI-RL: what the prompt leaves
     options = tree.group_options("algorithm")
     if algorithm not in options:
         raise ConfigError(f"'training.algorithm' in the recipe must be one of {', '.join(options)}, got {algorithm!r}")
@@ -187,7 +216,7 @@ def to_overrides(recipe: dict, tree: ConfTree) -> list:
             values.setdefault("eval_datasets", [])  # the recipe's data replaces the default data, eval split too
         keys = MODEL_KEYS if section == "model" else {}
         out += [f"{section}.{keys.get(key, key)}={hydra_value(value)}" for key, value in values.items()]
-    return out + _training_overrides(tree, training, algorithm)
+    return out + _training_overrides(tree, training, algorithm, completion)
 
 
 def hardware_overrides(num_gpus: int, preset: str | None, tree: ConfTree) -> list:

@@ -9,17 +9,15 @@ import hydra
 from omegaconf import DictConfig
 
 from fai_rl.cli import help
-from fai_rl.cli.compose import CONFIG_NAME, register_with_hydra
+from fai_rl.cli.compose import CONFIG_NAME, compose, register_with_hydra
+from fai_rl.cli.demo import demo_overrides
 from fai_rl.cli.entry import fail
-from fai_rl.cli.overrides import HELP_FLAGS, check_overrides, conf_tree
+from fai_rl.cli.overrides import HELP_FLAGS, check_overrides, conf_tree, override_args
 from fai_rl.cli.search_path import shipped_conf_dir
 from fai_rl.errors import ConfigError
+from fai_rl.launch.dry_run import defaults_line as launch_defaults_line
 
 PRINT_FLAGS = {"--cfg", "-c", "--info", "-i"}  # Hydra prints the config or its sources and runs nothing
-from fai_rl.cli.compose import compose
-from fai_rl.cli.demo import demo_overrides
-from fai_rl.cli.overrides import override_args
-from fai_rl.launch.dry_run import defaults_line as launch_defaults_line
 
 
 def with_overrides(argv: list, extra: list) -> list:

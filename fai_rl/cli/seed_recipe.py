@@ -61,13 +61,13 @@ def hydra_value(value) -> str:
 def load(path: str) -> dict:
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"--config '{path}' is not a file; give a recipe YAML (model/data/training/wandb)")
+        raise ConfigError(f"--recipe (--config) '{path}' is not a file; give a recipe YAML (model/data/training/wandb)")
     try:
         recipe = OmegaConf.to_container(OmegaConf.load(file), resolve=False)
     except Exception as err:  # noqa: BLE001 - any YAML problem is the recipe's
-        raise ConfigError(f"--config '{path}' is not valid YAML: {str(err).splitlines()[0]}")
+        raise ConfigError(f"--recipe (--config) '{path}' is not valid YAML: {str(err).splitlines()[0]}")
     if not isinstance(recipe, dict):
-        raise ConfigError(f"--config '{path}' must be a mapping with sections {', '.join(SECTIONS)}")
+        raise ConfigError(f"--recipe (--config) '{path}' must be a mapping with sections {', '.join(SECTIONS)}")
     for key in recipe:
         if key not in SECTIONS:
             raise ConfigError(f"unknown section '{key}' in {path}{did_you_mean(str(key), SECTIONS)}; "

@@ -2,8 +2,19 @@
 side; eval reward gained per training second and the final eval reward decide where it becomes the default."""
 from __future__ import annotations
 
-from .common import (Options, Section, alternate, fai_rl_argv, job_env, median, read_json, run_timed, spread, table,
-                     verdict)
+from .common import (
+    Options,
+    Section,
+    alternate,
+    fai_rl_argv,
+    job_env,
+    median,
+    read_json,
+    run_timed,
+    spread,
+    table,
+    verdict,
+)
 
 SEEDS = [42, 43, 44]
 TASKS = {"tiny_vowels": 0.01, "tiny_math": 0.01}  # data=<task> (with its conf/tuned settings): eval_reward resolution

@@ -1,10 +1,21 @@
 """Overhead: the same DPO, GRPO and GSPO job through fai-rl and through the hand-written TRL script (plain_trl.py)."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from .common import (PLAIN_TRL, Options, Section, alternate, fai_rl_argv, job_env, median, read_json, run_timed,
-                     same_metrics, spread, table, verdict)
+from .common import (
+    PLAIN_TRL,
+    Options,
+    Section,
+    alternate,
+    fai_rl_argv,
+    job_env,
+    median,
+    read_json,
+    run_timed,
+    same_metrics,
+    spread,
+    table,
+    verdict,
+)
 
 # fai-rl's default job of each algorithm, without eval data (the plain script evaluates nothing either);
 # steps: the default job's (DPO 400, GRPO/GSPO 80 from conf/tuned/tiny_vowels_*), or the smoke size.

@@ -67,6 +67,19 @@ def tmp_cwd(tmp_path, monkeypatch):
     return tmp_path
 
 
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests need CUDA: skipped with the reason elsewhere (bench/gpu/run.sh runs them on the GPU machine)."""
+    gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_tests:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs CUDA: no GPU on this machine (bench/gpu/run.sh runs it on one)")
+        for item in gpu_tests:
+            item.add_marker(skip)
+
+
 RESOLVER_TEST = "test_the_vllm_extra_resolves_with_the_project_pins"
 
 

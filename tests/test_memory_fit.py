@@ -14,7 +14,7 @@ from conftest import REPO, make_run, run_cli
 
 from fai_rl.errors import ConfigError
 from fai_rl.launch.memory import GiB, estimate
-from fai_rl.launch.model_shape import model_shape
+from fai_rl.models.shape import model_shape
 from fai_rl.storage.checkpoint_dirs import complete_checkpoints, is_complete, resolve_resume
 
 LLAMA_3B = ["hardware=gpu8_zero2", "model=llama3_2_3b", "training.per_device_train_batch_size=2",

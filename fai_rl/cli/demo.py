@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fai_rl.cli.overrides import parse
 from fai_rl.errors import ConfigError
-from fai_rl.launch.model_shape import is_tiny_model
+from fai_rl.models.shape import is_tiny_model
 
 NO_DEMO = "demo=none"
 

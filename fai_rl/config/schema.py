@@ -156,6 +156,10 @@ class TrainingConfig:
     fp16: Optional[bool] = setting(None, "fp16 mixed precision (not with bf16); null: follow "
                                          "hardware.mixed_precision.")
     gradient_checkpointing: bool = setting(False, "Recompute activations in backward: less memory, slower.")
+    kernels: Literal["auto", "liger", "none"] = setting(
+        "auto", "Fused GPU kernels: auto (Liger's RMSNorm, SwiGLU and RoPE kernels on CUDA where liger-kernel is "
+                "installed and supports the model type; none on CPU), liger (the same, refused where it cannot "
+                "apply), none. The fused LM-head loss is left out: TRL computes log-probs from the logits.")
     dataloader_num_workers: int = setting(0, "Data loader worker processes (>= 0; 0: load in the main process).")
     dataloader_pin_memory: bool = setting(False, "Pin data loader memory (faster host-to-GPU copies).")
     dataloader_drop_last: bool = setting(True, "Drop the last incomplete batch of an epoch.")

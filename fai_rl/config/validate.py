@@ -63,6 +63,9 @@ def check_common(run: RunConfig) -> None:
     _positive(t.warmup_steps, "training.warmup_steps", allow_zero=True)
     _positive(t.dataloader_num_workers, "training.dataloader_num_workers", allow_zero=True)
     _positive(t.disk_headroom_gb, "training.disk_headroom_gb", allow_zero=True)
+    if t.kernels == "liger" and h.device != "cuda":
+        raise ConfigError(f"training.kernels=liger needs CUDA (Liger's kernels are Triton GPU kernels) but "
+                          f"hardware.device is {h.device}; use training.kernels=auto or none")
     if t.eval_steps is not None:
         _positive(t.eval_steps, "training.eval_steps")
     if t.max_steps == 0 or t.max_steps < -1:

@@ -21,6 +21,7 @@ from fai_rl.launch.generation_server import serve
 from fai_rl.launch.memory import checkpoint_bytes, memory_line
 from fai_rl.launch.preflight import check_free_space, check_gpus, check_output_dir, learning_rate_warning
 from fai_rl.launch.workers import run_supervised
+from fai_rl.models.kernel_plan import kernel_plan
 from fai_rl.storage.remote import check_reachable
 from fai_rl.storage.remote_checkpoints import fetch_newest_checkpoint
 from fai_rl.training.watchdog_reports import clear_reports, read_reports, stuck_message
@@ -30,6 +31,7 @@ def launch(run: RunConfig) -> dict:
     """Train as `run` says (or, with hardware.dry_run, print how); return the run summary."""
     print(f"fai-rl: {batch_line(run)}", flush=True)
     print(f"fai-rl: {memory_line(run)}", flush=True)
+    print(f"fai-rl: {kernel_plan(run).line()}", flush=True)
     warning = learning_rate_warning(run)
     if warning:
         print(f"fai-rl: {warning}", file=sys.stderr, flush=True)

@@ -9,7 +9,8 @@ from fai_rl import algorithms
 from fai_rl.config.derived import gpu_split, launched, precision
 from fai_rl.config.schema import RunConfig
 from fai_rl.launch import commands, deepspeed
-from fai_rl.launch.model_shape import is_tiny_model
+from fai_rl.models.kernel_plan import kernel_plan
+from fai_rl.models.shape import is_tiny_model
 
 SLURM_NOTE = (
     "# under SLURM (fai-rl -m hydra/launcher=slurm ...) each node's task runs the command above with\n"
@@ -49,6 +50,7 @@ def describe(run: RunConfig) -> str:
              f"{h.device}, ZeRO stage {h.zero_stage}, offload {h.offload}, precision {precision(run)}"]
     lines.append(f"# {defaults_line(is_tiny_model(run.model.base_model_name))}")
     lines.append(model_line(run))
+    lines.append(f"# {kernel_plan(run).line()}")
     if not launched(run):
         worker = [sys.executable, "-m", commands.WORKER_MODULE, str(Path(run.run_dir).resolve())]
         lines += ["# one process: fai-rl trains in-process, the same as", commands.shell_line(worker)]

@@ -12,7 +12,7 @@ from fai_rl import algorithms
 from fai_rl.algorithms import MemoryProfile
 from fai_rl.config.derived import precision
 from fai_rl.config.schema import RunConfig
-from fai_rl.launch.model_shape import DTYPE_BYTES, Shape, model_shape
+from fai_rl.models.shape import DTYPE_BYTES, Shape, model_shape
 
 GiB = 2 ** 30
 CPU_RUNTIME = int(0.55 * GiB)  # one process with Python, torch, transformers, TRL imported (bench: tiny-model runs)

@@ -9,7 +9,7 @@ from fai_rl.config.paths import holds_finished_model
 from fai_rl.config.schema import RunConfig
 from fai_rl.errors import ConfigError
 from fai_rl.launch.memory import GiB, billions, estimate, fitting_changes, gib
-from fai_rl.launch.model_shape import model_shape
+from fai_rl.models.shape import model_shape
 
 GB = 1e9
 

@@ -20,7 +20,7 @@ from fai_rl.storage.cache import cache_dir
 
 BUILDER_VERSION = 1
 SHAPES_FILE = Path(__file__).with_name("model_shapes.json")  # the memory estimate (fai_rl.launch) reads it too
-SPEC = json.loads(SHAPES_FILE.read_text())["builtin:tiny"]
+SPEC = {k: v for k, v in json.loads(SHAPES_FILE.read_text())["builtin:tiny"].items() if k != "model_type"}  # a Llama
 SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "<|end|>", "pad_token": "<pad>", "unk_token": "<unk>"}
 CHAT_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
 CHAT_TEMPLATE = (

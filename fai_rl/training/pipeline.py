@@ -28,6 +28,8 @@ from fai_rl.config.validate import to_dict
 from fai_rl.data.lengths import truncation_warning
 from fai_rl.errors import RunFailed
 from fai_rl.models import lora
+from fai_rl.models.kernel_plan import kernel_plan
+from fai_rl.models.kernels import apply_kernels
 from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, resolve_model_path
 from fai_rl.storage.checkpoint_dirs import checkpoint_step
 from fai_rl.tracking.model_card import write_model_card
@@ -119,6 +121,7 @@ def build(run: RunConfig, inputs: Inputs, callbacks: RunCallbacks):
 def load_policy(run: RunConfig, model_path: str):
     """The model to train and the peft config for a fresh LoRA adapter (None when off or continuing one)."""
     model = load_model(run.model, run.hardware, model_path)
+    log.info(apply_kernels(model, kernel_plan(run)))
     if run.model.load_in_4bit or run.model.load_in_8bit:
         model = lora.prepare_quantized(model, run.training.gradient_checkpointing)
     fresh_adapter = run.model.lora.enabled and not lora.is_adapter_folder(model_path)

@@ -37,6 +37,7 @@ class Shape:
     tied: bool
     dtype_bytes: int  # of the checkpoint's weights (torch_dtype=auto loads these)
     source: str       # where the facts came from, for the printed line
+    model_type: str = ""  # config.json's model_type (llama, qwen2, ...): which fused kernels fit
 
     @property
     def kv_dim(self) -> int:
@@ -68,13 +69,15 @@ class Shape:
 
 
 def from_config(cfg: dict, source: str) -> Shape:
+    model_type = cfg.get("model_type", "")
     cfg = cfg.get("text_config", cfg)  # multimodal configs nest the language model's
     heads = cfg["num_attention_heads"]
     return Shape(vocab=cfg["vocab_size"], hidden=cfg["hidden_size"], intermediate=cfg["intermediate_size"],
                  layers=cfg["num_hidden_layers"], heads=heads, kv_heads=cfg.get("num_key_value_heads") or heads,
                  head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
                  tied=bool(cfg.get("tie_word_embeddings", True)),  # transformers' default
-                 dtype_bytes=DTYPE_BYTES.get(cfg.get("torch_dtype") or cfg.get("dtype"), 4), source=source)
+                 dtype_bytes=DTYPE_BYTES.get(cfg.get("torch_dtype") or cfg.get("dtype"), 4), source=source,
+                 model_type=model_type)
 
 
 def hub_cache_config(name: str):
@@ -111,5 +114,5 @@ def is_tiny_model(name: str) -> bool:
         return False
     shape = model_shape(name)
     tiny = from_config(known_shapes()["builtin:tiny"], "")
-    return shape is not None and dataclasses.replace(shape, source="", dtype_bytes=0, tied=False) == \
-        dataclasses.replace(tiny, source="", dtype_bytes=0, tied=False)
+    plain = dict(source="", dtype_bytes=0, tied=False, model_type="")
+    return shape is not None and dataclasses.replace(shape, **plain) == dataclasses.replace(tiny, **plain)

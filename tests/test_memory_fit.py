@@ -2,6 +2,7 @@
 would fit, and the disk: no room or a read-only output dir refused up front, a checkpoint cut short by the OS."""
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -19,6 +20,41 @@ from fai_rl.storage.checkpoint_dirs import complete_checkpoints, is_complete, re
 
 LLAMA_3B = ["hardware=gpu8_zero2", "model=llama3_2_3b", "training.per_device_train_batch_size=2",
             "data.max_length=512", "data.max_prompt_length=256"]
+
+
+# bench/gpu/check.py's model and jobs, measured on one H200 on 2026-12-04 (peak used GPU memory, nvidia-smi's view)
+CHECK_MODEL = {"model_type": "llama", "vocab_size": 512, "hidden_size": 1024, "intermediate_size": 4096,
+               "num_hidden_layers": 30, "num_attention_heads": 16, "tie_word_embeddings": True,
+               "torch_dtype": "bfloat16"}
+CHECK_JOBS = {
+    "dpo": (["data.max_length=1024", "data.max_prompt_length=1023", "training.per_device_train_batch_size=8"], 33.6),
+    "grpo": (["algorithm=grpo", "training.per_device_train_batch_size=64", "algorithm.max_completion_length=256",
+              "data.max_length=320", "data.max_prompt_length=64"], 62.0),
+}
+
+
+def check_job_estimate(job, tmp_path):
+    model = tmp_path / "check-model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps(CHECK_MODEL))
+    settings, measured = CHECK_JOBS[job]
+    run = make_run(["demo=tiny", "hardware=gpu", "model.torch_dtype=bfloat16", f"model.base_model_name={model}",
+                    *settings], tmp_path)
+    return estimate(run).total / GiB, measured
+
+
+def test_the_estimate_holds_at_the_measured_dpo_point(tmp_path):
+    estimated, measured = check_job_estimate("dpo", tmp_path)
+    assert abs(estimated - measured) <= 0.25 * measured, (estimated, measured)
+
+
+@pytest.mark.xfail(strict=True, reason="GRPO's measured 62.0 GiB is not explained yet: the per-layer count of its "
+                                       "20,480-token training pass gives ~37 GiB; summary.json's peak_gpu_memory "
+                                       "(allocated vs reserved) on the next GPU check tells tensors from allocator "
+                                       "slack")
+def test_the_estimate_holds_at_the_measured_grpo_point(tmp_path):
+    estimated, measured = check_job_estimate("grpo", tmp_path)
+    assert abs(estimated - measured) <= 0.25 * measured, (estimated, measured)
 
 
 def test_parameter_count_from_the_config_matches_the_loaded_model():

@@ -108,14 +108,26 @@ def activations(run: RunConfig, profile: MemoryProfile, shape: Shape, a: int) ->
     """Saved for backward at one micro-batch of full-length rows (an upper bound: batches pad to their longest);
     an algorithm that generates: or the KV cache of one generation round, whichever is larger."""
     tokens = run.training.per_device_train_batch_size * profile.tokens_per_row
-    per_layer = 6 * shape.hidden + 2 * shape.kv_dim + 4 * shape.intermediate  # elements per token, Llama-style layer
+    per_layer = layer_bytes(shape, a)
     checkpointed = run.training.gradient_checkpointing  # keeps each layer's input, recomputes one layer at a time
-    layers = shape.layers * shape.hidden + per_layer if checkpointed else shape.layers * per_layer
-    saved = tokens * layers * a + tokens * shape.vocab * (a + 4)  # + logits and their fp32 log-softmax
+    layers = shape.layers * shape.hidden * a + per_layer if checkpointed else shape.layers * per_layer
+    saved = tokens * layers + tokens * shape.vocab * (a + 4)  # + logits and their fp32 log-softmax
     if profile.generated_rows:
         generated = profile.generated_rows * profile.tokens_per_row
         return max(saved, generated * shape.layers * 2 * shape.kv_dim * a)
     return saved
+
+
+def layer_bytes(shape: Shape, a: int) -> int:
+    """Bytes one token leaves saved for backward in one decoder layer as transformers writes Llama-style layers, with
+    SDPA or flash attention (no score matrix kept): each RMSNorm keeps its input upcast to fp32 and its output in
+    the activation dtype; attention keeps the rotated queries and keys, the values, its output and o_proj's
+    contiguous input; the SwiGLU MLP keeps gate, SiLU(gate), up and their product. (Measured against on a GPU: the
+    DPO job of bench/gpu/check.py, tests/test_memory_fit.py.)"""
+    q = shape.heads * shape.head_dim
+    norms = 2 * (4 + a) * shape.hidden
+    attention = a * (3 * q + 2 * shape.kv_dim)
+    return norms + attention + 4 * a * shape.intermediate
 
 
 def fitting_changes(run: RunConfig, capacity: int) -> list:

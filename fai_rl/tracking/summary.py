@@ -41,6 +41,7 @@ class Summary:
     alarms: list = field(default_factory=list)  # reward-hacking warnings
     stopped_by_alarm: bool = False
     upload: Optional[dict] = None  # the uploads' report, when upload.url is set
+    peak_gpu_memory: Optional[dict] = None  # rank 0's peak allocated and reserved GiB on CUDA
 
     def to_dict(self) -> dict:
         fields = dataclasses.asdict(self)

@@ -39,6 +39,7 @@ from fai_rl.tracking.summary import Summary, best_checkpoint, describe, pick_obj
 from fai_rl.training.arguments import common_args
 from fai_rl.training.callbacks import RunCallbacks
 from fai_rl.training.checkpoints import finish_from_checkpoint, resume_point
+from fai_rl.training.devices import peak_gpu_memory
 from fai_rl.training.processes import check_processes, held_parameters, routes_tokens, sharded_loading
 
 log = logging.getLogger("fai_rl")
@@ -160,7 +161,7 @@ def summarise(run: RunConfig, module, trainer, callbacks: RunCallbacks, fitted: 
         headline_metrics=list(module.HEADLINE), objective_metric=objective_metric, objective=objective, **best,
         **(callbacks.alarm.summary() if callbacks.alarm else {}),
         output_dir=str(Path(run.training.output_dir).resolve()), run_dir=str(run_files(run).root.resolve()),
-        log_file=str(log_file.resolve()) if log_file else None)
+        log_file=str(log_file.resolve()) if log_file else None, peak_gpu_memory=peak_gpu_memory())
 
 
 def finish(run: RunConfig, tokenizer, trainer, callbacks: RunCallbacks, summary: Summary, plotter) -> None:

@@ -21,7 +21,7 @@ def recipe(algorithm: str, deepspeed_json: str) -> dict:
     datasets = [{"name": "builtin:tiny_prefs", "split": "train", "prompt_column": "prompt",
                  "s3_endpoint_url": "http://127.0.0.1:9000", "s3_region": "us-east-1"}]
     if algorithm == "sft":
-        datasets[0].update(completion_column="chosen", dataset_columns=["prompt", "chosen"])
+        datasets[0].update(dataset_columns=["prompt", "chosen"])
     elif algorithm == "dpo":
         datasets[0].update(chosen_column="chosen", rejected_column="rejected")
     else:
@@ -45,7 +45,7 @@ def recipe(algorithm: str, deepspeed_json: str) -> dict:
                   "bnb_4bit_compute_dtype": "bfloat16", "bnb_4bit_quant_type": "nf4",
                   "bnb_4bit_use_double_quant": True, "s3_endpoint_url": None, "s3_region": None},
         "data": {"datasets": datasets, "max_length": 64, "max_prompt_length": 32, "remove_unused_columns": False,
-                 **({"system_prompt": "Question: {prompt}\nAnswer:"} if algorithm == "sft" else {})},
+                 **({"system_prompt": "Question: {prompt}\nAnswer: {chosen}"} if algorithm == "sft" else {})},
         "training": training,
         "wandb": {"enabled": False, "project": "p", "entity": "e", "name": "n", "tags": ["t"],
                   "api_key": "secret-key-123", "base_url": "http://127.0.0.1:8080"},

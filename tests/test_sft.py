@@ -40,11 +40,10 @@ def test_sft_data_without_its_columns_is_named(tmp_path):
         train(make_run(["algorithm=sft", f"data.datasets=[{{name: {data}}}]", *FAST], tmp_path))
 
 
-def test_system_prompt_template_wraps_the_prompt():
+def test_system_prompt_without_fields_is_a_system_message():
     from fai_rl.config.schema import DataConfig
     from fai_rl.data.sft import with_system_prompt
 
-    assert with_system_prompt("2+2?", DataConfig(system_prompt="Q: {prompt}\nA:")) == "Q: 2+2?\nA:"
     assert with_system_prompt("2+2?", DataConfig(system_prompt="Be brief.")) == [
         {"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}]
 

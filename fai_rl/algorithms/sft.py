@@ -1,6 +1,8 @@
 """SFT — supervised fine-tuning on TRL's SFTTrainer: the stage before DPO, GRPO and GSPO.
 
-Loss on the completion only by default (prompt/completion and chat data); plain text trains on every token.
+Loss on the completion only by default (prompt/completion and chat data, FAI-RL's split mode: data.user_prompt +
+data.assistant_prompt); plain text and FAI-RL's single template (data.system_prompt with {column} fields) train on
+every token (fai_rl/data/sft.py).
 Evaluation reports TRL's eval loss and mean token accuracy on the eval split, before and after training.
 """
 from __future__ import annotations
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 
 from fai_rl.algorithms._contract import MemoryProfile
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
+from fai_rl.data.templates import check_sft_templates
 
 OBJECTIVE = "eval_loss"  # a sweep minimises it (its name says loss)
 HEADLINE = ["eval_loss", "eval_mean_token_accuracy"]
@@ -26,7 +29,8 @@ class Settings(AlgorithmConfig):
 
 
 def check(run) -> None:
-    """Nothing beyond the shared rules: SFT reads every field as it is."""
+    """FAI-RL's data templates: user_prompt and assistant_prompt together, every template parses."""
+    check_sft_templates(run.data)
 
 
 def examples_per_row(settings: Settings) -> int:

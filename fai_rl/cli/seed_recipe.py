@@ -197,11 +197,20 @@ def apply_overrides(recipe: dict, overrides: list) -> dict:
     return recipe
 
 
+def _recipe_data(data: dict) -> dict:
+    """The recipe's data with FAI-RL's defaults; a max_length at or below the default prompt budget (short texts
+    for CPT or SFT, which never read it) halves the budget instead, so the recipe validates as it runs there."""
+    out = {**RECIPE_DEFAULTS["data"], **data}
+    if "max_prompt_length" not in data and out["max_prompt_length"] >= out["max_length"]:
+        out["max_prompt_length"] = out["max_length"] // 2
+    return out
+
+
 def to_overrides(recipe: dict, tree: ConfTree) -> list:
     """The recipe as `fai-rl` command-line overrides, group choices first."""
     training = {**RECIPE_DEFAULTS["training"], **(recipe.get("training") or {})}
     algorithm = training.pop("algorithm", None)
-    recipe = {**recipe, "data": {**RECIPE_DEFAULTS["data"], **(recipe.get("data") or {})}}
+    recipe = {**recipe, "data": _recipe_data(recipe.get("data") or {})}
     completion = None if "max_completion_length" in (recipe.get("algorithm") or {}) else \
         recipe["data"]["max_length"] - recipe["data"]["max_prompt_length"]  # FAI-RL: what the prompt leaves
     options = tree.group_options("algorithm")

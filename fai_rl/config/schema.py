@@ -85,7 +85,8 @@ class DatasetSpec:
     answer_column: Optional[str] = setting(None, "Prompt data: reference-answer column, passed to the rewards as "
                                                  "`answer`; null: none.")
     completion_column: str = setting("completion", "SFT data: column holding the completion to learn (with "
-                                                    "prompt_column), e.g. response.")
+                                                    "prompt_column); left at completion, data with a response "
+                                                    "column instead (FAI-RL's SFT files) learn that one.")
     messages_column: str = setting("messages", "SFT data: column holding chat conversations; the last assistant "
                                                "turn is learned.")
     text_column: str = setting("text", "SFT data: column holding plain text, learned token by token.")
@@ -107,9 +108,17 @@ class DataConfig:
                                            "last N tokens, longer prompt-data prompts are left out.")
     remove_unused_columns: bool = setting(False, "Passed to the trainer; GRPO needs false when a reward reads a "
                                                  "dataset column.")
-    system_prompt: Optional[str] = setting(None, "A system message put first (plain prompts become chat); for SFT "
-                                                 "one holding {prompt} is a template for the prompt text instead "
-                                                 "(the FAI-RL recipes' meaning). null: none.")
+    system_prompt: Optional[str] = setting(None, "A system message put first (plain prompts become chat). SFT: one "
+                                                 "with {column} fields is a str.format template over each row's "
+                                                 "columns ({{ }} literal braces) whose text is the whole training "
+                                                 "text, loss on every token (FAI-RL's single template); with "
+                                                 "user_prompt/assistant_prompt it is the system turn. null: none.")
+    user_prompt: Optional[str] = setting(None, "SFT: the user turn, a {column} template (e.g. \"{prompt}\"); with "
+                                               "assistant_prompt, each row becomes a chat with the loss on the "
+                                               "assistant turn only (FAI-RL's split mode). Both or neither. "
+                                               "null: none.")
+    assistant_prompt: Optional[str] = setting(None, "SFT: the assistant turn, a {column} template (e.g. "
+                                                    "\"{response}\"), learned; set with user_prompt. null: none.")
     prompt_template: Optional[str] = setting(None, "Prompt data: a template with {column} fields, e.g. "
                                                    "\"{prompt}\\nAnswer after ####.\"; null: the prompt as is.")
 

@@ -1,4 +1,5 @@
-"""Prompt templates (`data.prompt_template`): the fields a template uses, checked while validating (no heavy imports)."""
+"""Data templates (`data.prompt_template`; SFT's system_prompt, user_prompt, assistant_prompt): the fields a template
+uses, checked while validating (no heavy imports)."""
 from __future__ import annotations
 
 import string
@@ -13,3 +14,14 @@ def template_fields(template: str, where: str = "data.prompt_template") -> list:
     except ValueError as err:
         raise ConfigError(f"'{where}' is not a valid template ({err}); use {{prompt}} and {{column}} fields, "
                           "{{ and }} for literal braces")
+
+
+def check_sft_templates(data) -> None:
+    """SFT data templates (data.DataConfig): split mode needs both turns, and every template must parse."""
+    if bool(data.user_prompt) != bool(data.assistant_prompt):
+        missing = "data.assistant_prompt" if data.user_prompt else "data.user_prompt"
+        raise ConfigError(f"{missing} is missing: data.user_prompt and data.assistant_prompt go together (split "
+                          "mode, the loss on the assistant turn); set both, or neither for one template")
+    for key in ("system_prompt", "user_prompt", "assistant_prompt"):
+        if getattr(data, key):
+            template_fields(getattr(data, key), f"data.{key}")

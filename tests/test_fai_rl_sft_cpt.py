@@ -103,7 +103,7 @@ def test_single_template_is_the_whole_training_text(tmp_path):
 
 def test_split_mode_learns_the_assistant_turn_only(tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", ROWS)
-    trainer = built_trainer(["algorithm=sft", f"data.datasets=[{{name: {data}}}]", "data.eval_datasets=[]",
+    trainer = built_trainer(["algorithm=sft", "algorithm.packing=false", f"data.datasets=[{{name: {data}}}]", "data.eval_datasets=[]",
                              *[f"data.{k}='{v}'" for k, v in SPLIT.items()]], tmp_path)
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
     decode = trainer.processing_class.decode

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_run, run_cli, write_jsonl
+from conftest import built_trainer, make_run, run_cli, write_jsonl
 
 from fai_rl.errors import ConfigError
 from fai_rl.training.pipeline import train
@@ -29,9 +29,35 @@ def test_sft_default_learns_the_held_out_answers(tmp_path):
 ], ids=["prompt-response", "messages", "text"])
 def test_sft_data_forms_train(rows, spec, tmp_path):
     data = write_jsonl(tmp_path / "sft.jsonl", rows)
-    summary = train(make_run(["algorithm=sft", f"data.datasets=[{spec % data}]", "training.max_steps=3", *FAST],
-                             tmp_path))
+    summary = train(make_run(["algorithm=sft", f"data.datasets=[{spec % data}]", "training.max_steps=3",
+                              "training.per_device_train_batch_size=1", *FAST], tmp_path))  # packed: a few rows
     assert summary["status"] == "completed" and summary["steps"] == 3
+
+
+def test_packing_too_few_rows_for_a_step_is_named(tmp_path):
+    data = write_jsonl(tmp_path / "sft.jsonl", [{"prompt": "2+2?", "completion": " 4"}] * 16)
+    with pytest.raises(ConfigError, match=r"algorithm.packing=true packs the 16 training rows into \d sequence\(s\) of data.max_length=64 .*algorithm.packing=false"):
+        train(make_run(["algorithm=sft", f"data.datasets=[{{name: {data}}}]", *FAST], tmp_path))
+
+
+def _loss_over_all_rows(packing: bool, tmp_path):
+    """The untrained model's loss over every training row in one batch, and how many rows the trainer holds."""
+    import torch
+
+    trainer = built_trainer(["algorithm=sft", f"algorithm.packing={packing}", "data.eval_datasets=[]"],
+                            tmp_path / str(packing))
+    rows = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]
+    with torch.no_grad():
+        return trainer.model(**trainer.data_collator(rows), use_cache=False).loss.item(), len(rows)
+
+
+def test_packing_gives_the_unpacked_loss(tmp_path):
+    """Packed sequences attend only to themselves (transformers' mask from the restarting position ids): the loss
+    over the same examples equals the padded one's, from fewer rows."""
+    packed, packed_rows = _loss_over_all_rows(True, tmp_path)
+    padded, padded_rows = _loss_over_all_rows(False, tmp_path)
+    assert packed_rows < padded_rows / 2
+    assert packed == pytest.approx(padded, rel=1e-4)
 
 
 def test_sft_data_without_its_columns_is_named(tmp_path):

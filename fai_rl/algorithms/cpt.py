@@ -59,6 +59,12 @@ def load_data(run, tokenizer):
 
 
 def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
+    trainer = _trainer(run, model, tokenizer, train_ds, eval_ds, args, peft_config)
+    sft.check_packed_rows(run, trainer, len(train_ds))
+    return trainer
+
+
+def _trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
     from trl import SFTConfig, SFTTrainer  # heavy: imported when a trainer is built, not while validating
 
     a = run.algorithm
@@ -73,4 +79,4 @@ evaluate = sft.evaluate  # TRL's eval loss and mean token accuracy on the eval s
 
 def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
     """fai-rl-eval on text data: eval loss and mean token accuracy of the saved model."""
-    return evaluate(build_trainer(run, model, tokenizer, eval_ds, eval_ds, args))
+    return evaluate(_trainer(run, model, tokenizer, eval_ds, eval_ds, args))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fai_rl.algorithms._contract import MemoryProfile
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
 from fai_rl.data.templates import check_sft_templates
+from fai_rl.errors import ConfigError
 
 OBJECTIVE = "eval_loss"  # a sweep minimises it (its name says loss)
 HEADLINE = ["eval_loss", "eval_mean_token_accuracy"]
@@ -24,8 +25,10 @@ class Settings(AlgorithmConfig):
     trainer: str = redefault(AlgorithmConfig, "trainer", "sft")
     completion_only_loss: bool = setting(True, "Loss on the completion tokens only (prompt/completion and chat "
                                                "data); plain text data trains on every token.")
-    packing: bool = setting(False, "Pack several examples into each sequence of data.max_length tokens (no "
-                                   "padding; TRL's best-fit packing).")
+    packing: bool = setting(True, "Pack several examples into each sequence of data.max_length tokens: TRL's "
+                                  "best-fit packing, padding-free, each example attending only to itself (the "
+                                  "same loss as unpacked, no compute spent on padding); false: one padded row "
+                                  "per example.")
 
 
 def check(run) -> None:
@@ -59,13 +62,30 @@ def load_data(run, tokenizer):
 
 
 def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
+    trainer = _trainer(run, model, tokenizer, train_ds, eval_ds, args, peft_config)
+    check_packed_rows(run, trainer, len(train_ds))
+    return trainer
+
+
+def _trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
     from trl import SFTConfig, SFTTrainer  # heavy: imported when a trainer is built, not while validating
 
     a = run.algorithm
-    config = SFTConfig(**args, max_length=run.data.max_length, packing=a.packing,
-                       completion_only_loss=a.completion_only_loss)
+    config = SFTConfig(**args, max_length=run.data.max_length, packing=a.packing, eval_packing=False,
+                       completion_only_loss=a.completion_only_loss)  # eval: one row an example, as before packing
     return SFTTrainer(model=model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
                       processing_class=tokenizer, peft_config=peft_config)
+
+
+def check_packed_rows(run, trainer, rows: int) -> None:
+    """Packing turns the data's rows into fewer sequences of data.max_length tokens: at least one optimizer step's
+    worth must remain (an epoch with no full batch would train nothing)."""
+    packed = len(trainer.train_dataset)
+    if run.algorithm.packing and packed < run.effective_batch_size:
+        raise ConfigError(f"algorithm.packing=true packs the {rows} training rows into {packed} sequence(s) of "
+                          f"data.max_length={run.data.max_length} tokens, fewer than one optimizer step's "
+                          f"{run.effective_batch_size} (training.per_device_train_batch_size x "
+                          "gradient_accumulation_steps x processes); lower the batch, or set algorithm.packing=false")
 
 
 def evaluate(trainer) -> dict:
@@ -75,4 +95,4 @@ def evaluate(trainer) -> dict:
 
 def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
     """fai-rl-eval on SFT data: eval loss and mean token accuracy of the saved model."""
-    return evaluate(build_trainer(run, model, tokenizer, eval_ds, eval_ds, args))
+    return evaluate(_trainer(run, model, tokenizer, eval_ds, eval_ds, args))

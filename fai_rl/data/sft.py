@@ -58,6 +58,18 @@ def _require_template_columns(ds, spec: DatasetSpec, data: DataConfig, group: st
                                   f"column '{column}'; its columns are: {', '.join(ds.column_names)}")
 
 
+def _require_completion_in_template(ds, spec: DatasetSpec, data: DataConfig) -> None:
+    """A single template is the whole training text: one that leaves out the data's answers would train on the
+    questions alone (before FAI-RL's templates, fai-rl filled data.system_prompt into the prompt only)."""
+    column = completion_column(ds, spec)
+    used = {f.split(".")[0].split("[")[0] for f in template_fields(data.system_prompt, "data.system_prompt")}
+    if column in ds.column_names and column not in used:
+        raise ConfigError(f"data.system_prompt is the whole training text (FAI-RL's single template) but leaves out "
+                          f"dataset '{spec.name}''s completion column '{column}', so its answers would not be "
+                          f"learned; add {{{column}}} to the template, or put the question in data.user_prompt and "
+                          f"the answer in data.assistant_prompt (loss on the answer only)")
+
+
 def _render(key: str, template: str, row: dict, spec: DatasetSpec) -> str:
     text = template.format_map(row)
     if not text.strip():
@@ -70,6 +82,7 @@ def templated(ds, spec: DatasetSpec, data: DataConfig, group: str):
     """One raw dataset through FAI-RL's templates -> `text` (single) or chat `prompt`/`completion` (split)."""
     _require_template_columns(ds, spec, data, group)
     if not split_mode(data):
+        _require_completion_in_template(ds, spec, data)
         return ds.map(lambda row: {"text": _render("system_prompt", data.system_prompt, row, spec)},
                       remove_columns=ds.column_names)
 

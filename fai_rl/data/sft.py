@@ -7,9 +7,8 @@ for the prompt text (the FAI-RL recipes' meaning); without `{prompt}` it is prep
 """
 from __future__ import annotations
 
-import datasets
-
 from fai_rl.config.schema import DataConfig, DatasetSpec
+from fai_rl.data.combine import concatenate
 from fai_rl.data.loading import load_spec, require_columns
 from fai_rl.data.preference import is_messages
 from fai_rl.errors import ConfigError
@@ -76,7 +75,4 @@ def load_sft_data(specs: list, data: DataConfig, group: str = "data.datasets"):
     if len(forms) > 1:
         raise ConfigError(f"{group}: the datasets mix SFT forms ({'; '.join(', '.join(f) for f in sorted(forms))}); "
                           "give all of them as prompt/completion, messages, or text")
-    try:
-        return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
-    except ValueError as err:
-        raise ConfigError(f"{group}: cannot combine the datasets ({str(err).splitlines()[0]}); give them one form")
+    return concatenate(parts, specs, group)

@@ -111,7 +111,9 @@ class DataConfig:
                                                  "one holding {prompt} is a template for the prompt text instead "
                                                  "(the FAI-RL recipes' meaning). null: none.")
     prompt_template: Optional[str] = setting(None, "Prompt data: a template with {column} fields, e.g. "
-                                                   "\"{prompt}\\nAnswer after ####.\"; null: the prompt as is.")
+                                                   "\"{prompt}\\nAnswer after ####.\", or fai_rl_math (FAI-RL's "
+                                                   "math prompt: system prompt + one <think>/<answer> example, the "
+                                                   "answer after ####); null: the prompt as is.")
 
 
 @dataclass

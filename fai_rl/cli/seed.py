@@ -42,7 +42,9 @@ def main(argv=None):
     tree = conf_tree(own)
     recipe = seed_recipe.apply_overrides(seed_recipe.load(args.config), recipe_overrides)
     overrides = (seed_recipe.to_overrides(recipe, tree)
-                 + seed_recipe.hardware_overrides(args.num_gpus, args.hardware, tree) + own)
+                 + seed_recipe.hardware_overrides(args.num_gpus, args.hardware, tree))
+    fitted, fit_note = seed_recipe.fit_generation_batch(overrides, own, tree)
+    overrides += fitted + own
     shown = " ".join(shlex.quote(o) for o in overrides)
     for secret in secret_values(recipe):
         shown = shown.replace(secret, REDACTED)
@@ -50,6 +52,8 @@ def main(argv=None):
     unused = seed_recipe.unused_keys(recipe, tree)
     if unused:
         print(f"{PROG}: recipe keys not used: {'; '.join(unused)}", flush=True)
+    if fit_note:
+        print(f"{PROG}: {fit_note}", flush=True)
     if args.nohup:
         return background.main(overrides)
     sys.argv = ["fai-rl", *overrides]

@@ -7,12 +7,14 @@ An optional top-level `algorithm:` section passes any algorithm field through.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import OverrideParseException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from fai_rl import algorithms
 from fai_rl.cli.compose import compose
@@ -30,6 +32,10 @@ RECIPE_DEFAULTS = {"data": {"max_length": 512, "max_prompt_length": 256},
                    "training": {"learning_rate": 1.0e-6, "per_device_train_batch_size": 1,
                                 "gradient_accumulation_steps": 16, "warmup_steps": 50, "gradient_checkpointing": True,
                                 "max_steps": -1}}
+# FAI-RL's GRPO/GSPO on math data (datasets with an answer_column, as its GSM8K / OpenMathInstruct-2 recipes): its
+# prompt (system prompt + one worked <think>/<answer> example; fai_rl/data/math_prompt.py) and its rewards
+MATH_PROMPT = "fai_rl_math"
+MATH_REWARDS = ["exact_match", "answer_is_digit", "structured_xml"]
 # FAI-RL's flat model keys -> fai-rl's model section
 MODEL_KEYS = {"use_lora": "lora.enabled", "lora_r": "lora.r", "lora_alpha": "lora.alpha",
               "lora_dropout": "lora.dropout", "lora_target_modules": "lora.target_modules", "lora_bias": "lora.bias"}
@@ -206,6 +212,19 @@ def _recipe_data(data: dict) -> dict:
     return out
 
 
+def _math_overrides(recipe: dict, fields: list) -> list:
+    """For an algorithm with rewards on math data (every dataset names an answer_column): FAI-RL's prompt and
+    rewards, where the recipe sets neither."""
+    data = recipe.get("data") or {}
+    specs = data.get("datasets") or []
+    if "rewards" not in fields or not specs or not all(isinstance(s, dict) and s.get("answer_column") for s in specs):
+        return []
+    out = [] if "prompt_template" in data else [f"data.prompt_template={MATH_PROMPT}"]
+    if "rewards" not in (recipe.get("algorithm") or {}):
+        out.append(f"algorithm.rewards={hydra_value(MATH_REWARDS)}")
+    return out
+
+
 def to_overrides(recipe: dict, tree: ConfTree) -> list:
     """The recipe as `fai-rl` command-line overrides, group choices first."""
     training = {**RECIPE_DEFAULTS["training"], **(recipe.get("training") or {})}
@@ -225,7 +244,37 @@ def to_overrides(recipe: dict, tree: ConfTree) -> list:
             values.setdefault("eval_datasets", [])  # the recipe's data replaces the default data, eval split too
         keys = MODEL_KEYS if section == "model" else {}
         out += [f"{section}.{keys.get(key, key)}={hydra_value(value)}" for key, value in values.items()]
+    out += _math_overrides(recipe, [f.name for f in dataclasses.fields(_algorithm_of(tree, algorithm).Settings)])
     return out + _training_overrides(tree, training, algorithm, completion)
+
+
+GENERATION_KEYS = ("algorithm.steps_per_generation", "algorithm.generation.batch_size")
+
+
+def fit_generation_batch(overrides: list, own: list, tree: ConfTree) -> tuple:
+    """([override], note) that makes a generation round whole groups where the recipe's batch does not: FAI-RL's
+    GSPO recipes (batch 1 x steps_per_generation 4 x 1 GPU = 4 completions, groups of 8), which TRL refuses.
+    steps_per_generation becomes its smallest multiple that fits; the optimizer step keeps its size. Nothing when it
+    fits, when the algorithm does not generate, or when the command line sets the generation batch itself."""
+    try:
+        cfg = compose(overrides + own, tree=tree)
+    except (HydraException, OmegaConfBaseException):
+        return [], None  # the run composes the same overrides and reports the problem
+    a, t, h = cfg.algorithm, cfg.training, cfg.hardware
+    if "num_generations" not in a or a.generation.batch_size is not None or \
+            any(o.startswith(GENERATION_KEYS) for o in own):
+        return [], None
+    group, world = a.group_size or a.num_generations, (h.num_processes - h.vllm_gpus) * h.num_nodes
+    steps = a.steps_per_generation or t.gradient_accumulation_steps
+    batch = t.per_device_train_batch_size * steps * world
+    if batch % group == 0:
+        return [], None
+    fitted = steps * group // math.gcd(group, batch)
+    return [f"algorithm.steps_per_generation={fitted}"], (
+        f"a generation round of per_device_train_batch_size x steps_per_generation x processes = "
+        f"{t.per_device_train_batch_size} x {steps} x {world} = {batch} completions is no whole number of groups of "
+        f"{group} (TRL refuses it), so steps_per_generation is {fitted}: "
+        f"{t.per_device_train_batch_size * fitted * world // group} group(s) per round")
 
 
 def hardware_overrides(num_gpus: int, preset: str | None, tree: ConfTree) -> list:

@@ -120,7 +120,9 @@ class DataConfig:
     assistant_prompt: Optional[str] = setting(None, "SFT: the assistant turn, a {column} template (e.g. "
                                                     "\"{response}\"), learned; set with user_prompt. null: none.")
     prompt_template: Optional[str] = setting(None, "Prompt data: a template with {column} fields, e.g. "
-                                                   "\"{prompt}\\nAnswer after ####.\"; null: the prompt as is.")
+                                                   "\"{prompt}\\nAnswer after ####.\", or fai_rl_math (FAI-RL's "
+                                                   "math prompt: system prompt + one <think>/<answer> example, the "
+                                                   "answer after ####); null: the prompt as is.")
 
 
 @dataclass

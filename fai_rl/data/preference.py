@@ -5,9 +5,8 @@ chosen and rejected (hh-rlhf dialogues); chat messages (chosen/rejected and mayb
 """
 from __future__ import annotations
 
-import datasets
-
 from fai_rl.config.schema import DataConfig, DatasetSpec
+from fai_rl.data.combine import concatenate
 from fai_rl.data.loading import load_spec, require_columns
 from fai_rl.errors import ConfigError
 
@@ -109,6 +108,6 @@ def load_preference_data(specs: list, data: DataConfig, tokenizer, group: str = 
     if any(chat) and not all(chat):
         parts = [_render_messages(p, tokenizer) if c else p for p, c in zip(parts, chat)]
     elif all(chat):
-        return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
-    combined = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+        return concatenate(parts, specs, group)
+    combined = concatenate(parts, specs, group)
     return _truncate_prompts(combined, tokenizer, data.max_prompt_length)

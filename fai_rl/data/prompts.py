@@ -4,17 +4,21 @@ hands to the reward functions (e.g. `answer`, the reference answer).
 Forms: a plain prompt column; chat messages; GSM8K (`question`, `answer` ending in `#### 42`) and MATH (`problem`,
 `solution` with `\\boxed{}`) through `prompt_column`/`answer_column`. `data.prompt_template` rewrites the prompt
 text (`{prompt}` and any `{column}`), `data.system_prompt` makes prompts chat messages led by a system message.
+`data.prompt_template: fai_rl_math` builds FAI-RL's math prompt (fai_rl/data/math_prompt.py) and keeps the answer
+after `####`, without commas.
 """
 from __future__ import annotations
 
 import logging
 
-import datasets
-
 from fai_rl.config.schema import DataConfig, DatasetSpec
+from fai_rl.data.combine import concatenate
 from fai_rl.data.loading import load_spec, require_columns
+from fai_rl.data.math_prompt import NAME as FAI_RL_MATH
+from fai_rl.data.math_prompt import fai_rl_math
 from fai_rl.data.preference import is_messages
 from fai_rl.errors import ConfigError
+from fai_rl.rewards.answers import reference_answer
 
 log = logging.getLogger("fai_rl")
 
@@ -31,6 +35,11 @@ def _apply_template(text: str, row: dict, data: DataConfig, spec: DatasetSpec) -
 
 def build_prompt(value, row: dict, data: DataConfig, spec: DatasetSpec):
     """The prompt of one row: text, or chat messages when the data has them or a system prompt is set."""
+    if data.prompt_template == FAI_RL_MATH:
+        if not isinstance(value, str):
+            raise ConfigError(f"dataset '{spec.name}': data.prompt_template {FAI_RL_MATH} needs a question as text in "
+                              f"prompt column '{spec.prompt_column}', not {type(value).__name__}")
+        return fai_rl_math(value, data.system_prompt)
     if is_messages(value):
         messages = [dict(m) for m in value]
         users = [i for i, m in enumerate(messages) if m["role"] == "user"]
@@ -60,7 +69,8 @@ def normalise(ds, spec: DatasetSpec, data: DataConfig, group: str):
         out = {k: v for k, v in row.items() if k not in renamed}
         out["prompt"] = build_prompt(row[spec.prompt_column], row, data, spec)
         if spec.answer_column:
-            out["answer"] = str(row[spec.answer_column])
+            answer = str(row[spec.answer_column])
+            out["answer"] = reference_answer(answer) if data.prompt_template == FAI_RL_MATH else answer
         return out
 
     ds = ds.map(convert, remove_columns=ds.column_names)
@@ -71,8 +81,9 @@ def normalise(ds, spec: DatasetSpec, data: DataConfig, group: str):
     return ds
 
 
-def combine(parts: list, specs: list):
-    """Concatenate datasets: plain prompts become user messages when any part is chat; only shared columns stay."""
+def combine(parts: list, specs: list, group: str = "data.datasets"):
+    """Concatenate datasets: plain prompts become user messages when any part is chat; only shared columns stay,
+    each cast to one type (fai_rl.data.combine)."""
     if len(parts) == 1:
         return parts[0]
     chat = [is_messages(p[0]["prompt"]) for p in parts]
@@ -83,13 +94,7 @@ def combine(parts: list, specs: list):
     dropped = sorted({c for p in parts for c in p.column_names} - set(shared))
     if dropped:
         log.info("combining %d prompt datasets keeps their shared columns; left out: %s", len(parts), ", ".join(dropped))
-    parts = [p.select_columns(shared) for p in parts]
-    try:
-        return datasets.concatenate_datasets(parts)
-    except ValueError as err:
-        names = ", ".join(s.name for s in specs)
-        raise ConfigError(f"cannot combine prompt datasets {names}: their shared columns differ in type "
-                          f"({str(err).splitlines()[0]}); map them to the same columns or drop one")
+    return concatenate([p.select_columns(shared) for p in parts], specs, group)
 
 
 def prompt_length(prompt, tokenizer) -> int:
@@ -116,7 +121,7 @@ def drop_long_prompts(ds, tokenizer, max_prompt_length: int, what: str):
 def load_prompt_data(specs: list, data: DataConfig, tokenizer, what: str = "data.datasets"):
     """All specs of one split, normalised, combined, and prompts that fit data.max_prompt_length."""
     parts = [normalise(load_spec(spec), spec, data, what) for spec in specs]
-    return drop_long_prompts(combine(parts, specs), tokenizer, data.max_prompt_length, what)
+    return drop_long_prompts(combine(parts, specs, what), tokenizer, data.max_prompt_length, what)
 
 
 def require_reward_columns(ds, needed: dict, what: str) -> None:

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import logging
 
-import datasets
-
 from fai_rl.config.schema import DataConfig, DatasetSpec
+from fai_rl.data.combine import concatenate
 from fai_rl.data.loading import load_spec, require_columns
 from fai_rl.data.preference import is_messages
 from fai_rl.data.templates import template_fields
@@ -162,19 +161,17 @@ def normalise(ds, spec: DatasetSpec, data: DataConfig, group: str):
 def load_sft_data(specs: list, data: DataConfig, group: str = "data.datasets"):
     """All specs of one split, normalised and combined (they must share one form)."""
     parts = [normalise(load_spec(spec), spec, data, group) for spec in specs]
-    return combine(parts, group, "SFT forms", "give all of them as prompt/completion, messages, or text")
+    return combine(parts, specs, group, "SFT forms", "give all of them as prompt/completion, messages, or text")
 
 
-def combine(parts: list, group: str, what: str, fix: str):
-    """Datasets of one split as one (they must share their columns)."""
+def combine(parts: list, specs: list, group: str, what: str, fix: str):
+    """Datasets of one split as one: they must share their columns, whose types are aligned across file formats
+    (fai_rl/data/combine.py)."""
     forms = {tuple(sorted(p.column_names)) for p in parts}
     if len(forms) > 1:
         raise ConfigError(f"{group}: the datasets mix {what} ({'; '.join(', '.join(f) for f in sorted(forms))}); "
                           + fix)
-    try:
-        return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
-    except ValueError as err:
-        raise ConfigError(f"{group}: cannot combine the datasets ({str(err).splitlines()[0]}); {fix}")
+    return concatenate(parts, specs, group)
 
 
 def load_text_data(specs: list, group: str = "data.datasets"):
@@ -191,4 +188,4 @@ def load_text_data(specs: list, group: str = "data.datasets"):
             raise ConfigError(f"dataset '{spec.name}' ({group}) has no non-empty '{spec.text_column}' text "
                               "(text_column)")
         parts.append(ds.map(lambda row: {"text": row[spec.text_column]}, remove_columns=ds.column_names))
-    return combine(parts, group, "columns", "give each a text column")
+    return combine(parts, specs, group, "columns", "give each a text column")

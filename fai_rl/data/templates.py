@@ -1,10 +1,15 @@
-"""Data templates (`data.prompt_template`; SFT's system_prompt, user_prompt, assistant_prompt): the fields a template
-uses, checked while validating (no heavy imports)."""
+"""Data templates: `data.prompt_template` (a template's fields, or the name of a built-in one, fai_rl_math:
+fai_rl/data/math_prompt.py) and SFT's system_prompt, user_prompt and assistant_prompt, checked while validating
+(no heavy imports)."""
 from __future__ import annotations
 
 import string
 
+from fai_rl.config.typed import did_you_mean
+from fai_rl.data.math_prompt import NAME as FAI_RL_MATH
 from fai_rl.errors import ConfigError
+
+NAMED = (FAI_RL_MATH,)  # built-in prompt templates, chosen by name
 
 
 def template_fields(template: str, where: str = "data.prompt_template") -> list:
@@ -25,3 +30,12 @@ def check_sft_templates(data) -> None:
     for key in ("system_prompt", "user_prompt", "assistant_prompt"):
         if getattr(data, key):
             template_fields(getattr(data, key), f"data.{key}")
+
+
+def check_prompt_template(template: str) -> None:
+    """data.prompt_template: a built-in template's name, or a template that uses at least one {field}."""
+    if template in NAMED or template_fields(template):
+        return
+    raise ConfigError(f"'data.prompt_template' {template!r} uses no {{field}}, so every prompt would be that text"
+                      f"{did_you_mean(template, NAMED)}; give a template such as \"{{prompt}}\\nAnswer after ####.\" "
+                      f"or a built-in one: {', '.join(NAMED)}")

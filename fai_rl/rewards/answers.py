@@ -15,6 +15,13 @@ FRAC = re.compile(r"\\d?frac\{([^{}]*)\}\{([^{}]*)\}")
 LATEX_NOISE = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\ |\$|\\text\{[^{}]*\}|\\mathrm\{[^{}]*\}|\^\{?\\circ\}?|%")
 
 
+def completion_text(completion) -> str:
+    """A completion is a string, or (chat prompts) a list of messages whose contents are joined."""
+    if isinstance(completion, str):
+        return completion
+    return "".join(str(message.get("content", "")) for message in completion)
+
+
 def last_boxed(text: str) -> Optional[str]:
     """Content of the last \\boxed{...} (or \\fbox{...}), braces balanced."""
     start = max(text.rfind("\\boxed{"), text.rfind("\\fbox{"))
@@ -79,3 +86,9 @@ def answers_match(predicted: Optional[str], reference: Optional[str]) -> bool:
     if gold and guess:
         return bool(verify(gold, guess, timeout_seconds=limit))
     return normalise(predicted) == normalise(reference)
+
+
+def reference_answer(answer: str) -> str:
+    """A reference answer as an exact-match reward compares it: GSM8K's text after the last `####` (the whole text
+    when there is none), stripped, thousands separators removed ('#### 1,234' -> '1234')."""
+    return str(answer).split("####")[-1].strip().replace(",", "")

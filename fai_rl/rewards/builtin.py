@@ -9,16 +9,10 @@ from __future__ import annotations
 import re
 
 from fai_rl.errors import ConfigError
-from fai_rl.rewards.answers import answers_match, final_answer
+from fai_rl.rewards.answers import answers_match, completion_text, final_answer
+from fai_rl.rewards.tagged import answer_is_digit, exact_match, structured_xml
 
 THINK_ANSWER = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
-
-
-def completion_text(completion) -> str:
-    """A completion is a string, or (chat prompts) a list of messages whose contents are joined."""
-    if isinstance(completion, str):
-        return completion
-    return "".join(str(message.get("content", "")) for message in completion)
 
 
 def answer_accuracy(completions, answer, **kwargs) -> list:
@@ -77,4 +71,7 @@ BUILTIN = {
     "length_target": length_target,
     "length_penalty": length_penalty,
     "letter_share": letter_share,
+    "exact_match": exact_match,  # FAI-RL's math rewards (fai_rl/rewards/tagged.py)
+    "answer_is_digit": answer_is_digit,
+    "structured_xml": structured_xml,
 }

@@ -6,7 +6,7 @@ from typing import Any, List, Literal, Optional
 
 from fai_rl.algorithms.grpo._generation import GenerationConfig, check_generation
 from fai_rl.config.schema import AlgorithmConfig, redefault, section, setting
-from fai_rl.data.templates import template_fields
+from fai_rl.data.templates import check_prompt_template
 from fai_rl.errors import ConfigError
 from fai_rl.rewards import resolve
 
@@ -106,7 +106,7 @@ def check(run) -> None:
             f"{d.max_prompt_length} + {a.max_completion_length} = {d.max_prompt_length + a.max_completion_length}, "
             f"exceeds data.max_length ({d.max_length})")
     if d.prompt_template is not None:
-        template_fields(d.prompt_template)
+        check_prompt_template(d.prompt_template)
     resolve(a.rewards)
 
 

@@ -41,6 +41,7 @@ class Summary:
     alarms: list = field(default_factory=list)  # reward-hacking warnings
     stopped_by_alarm: bool = False
     upload: Optional[dict] = None  # the uploads' report, when upload.url is set
+    trackers_missed: dict = field(default_factory=dict)  # {tracker: calls it missed}: one stopped answering
 
     def to_dict(self) -> dict:
         fields = dataclasses.asdict(self)
@@ -70,6 +71,8 @@ def describe(summary: dict) -> str:
                      f"{summary['best_step']}; the saved model is {summary['saved_model']}")
     for alarm in summary.get("alarms", []):
         lines.append(f"  WARNING at step {alarm['step']}: {alarm['message']}")
+    for tracker, missed in summary.get("trackers_missed", {}).items():
+        lines.append(f"  WARNING: {tracker} missed {missed} call(s); metrics.jsonl holds every metric")
     lines.append(f"  model:   {summary['output_dir']}")
     lines.append(f"  run dir: {summary['run_dir']}")
     lines.append(f"  log:     {summary['log_file']}")

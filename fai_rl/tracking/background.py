@@ -80,20 +80,24 @@ class OffThread(TrainerCallback):
                            f"metric and {self.name} gets the rest when it answers (the summary counts what it "
                            "missed)"))
 
-    def wait(self, seconds: float | None = None) -> bool:
-        """Wait until everything queued has run (at most `seconds`; None: CATCH_UP_S, or GIVE_UP_S when behind);
-        True when it has."""
-        seconds = (GIVE_UP_S if self.warned else CATCH_UP_S) if seconds is None else seconds
-        deadline = time.monotonic() + seconds
-        while self.jobs.unfinished_tasks and time.monotonic() < deadline:
+    def wait(self, seconds: float = CATCH_UP_S) -> bool:
+        """Wait until everything queued has run: at most `seconds`, GIVE_UP_S once the tracker is known to be behind,
+        and no longer than until a call has run BEHIND_S without an answer. True when all has run."""
+        started = time.monotonic()
+        while self.jobs.unfinished_tasks:
+            waited = time.monotonic() - started
+            if self.behind():
+                self._warn(f"has not answered for over {BEHIND_S:g} s")
+            if waited > seconds or (self.warned and waited > GIVE_UP_S):
+                return False
             time.sleep(0.05)
-        return not self.jobs.unfinished_tasks
+        return True
 
     def backlog(self) -> int:
         """Calls that failed or are still waiting."""
         return self.missed + self.jobs.unfinished_tasks
 
-    def close(self, seconds: float | None = None) -> int:
+    def close(self, seconds: float = CATCH_UP_S) -> int:
         """Wait for the backlog (see `wait`), stop the thread; the number of calls the tracker missed."""
         self.wait(seconds)
         missed = self.backlog()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from fai_rl.config.secrets import redact
 from fai_rl.errors import ConfigError
 
 
@@ -52,7 +53,7 @@ def write_summary(path: Path, summary: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=False, default=str) + "\n")
+    tmp.write_text(json.dumps(redact(summary), indent=2, sort_keys=False, default=str) + "\n")
     tmp.replace(path)
     return path
 

@@ -6,11 +6,12 @@ import functools
 import sys
 from typing import Callable, NoReturn
 
+from fai_rl.config.secrets import redact
 from fai_rl.errors import RunStopped
 
 
 def fail(prog: str, err: BaseException) -> NoReturn:
-    print(f"{prog}: error: {err}", file=sys.stderr, flush=True)
+    print(f"{prog}: error: {redact(str(err))}", file=sys.stderr, flush=True)  # a URL in it keeps no password
     sys.exit(getattr(err, "exit_code", 2))
 
 

@@ -16,7 +16,7 @@ from fai_rl.cli import background, seed_recipe
 from fai_rl.cli import main as fai_rl_main
 from fai_rl.cli.entry import console_script
 from fai_rl.cli.overrides import conf_tree
-from fai_rl.config.secrets import REDACTED, secret_values
+from fai_rl.config.secrets import scrub_text, secret_values
 
 PROG = "fai-rl-train"
 
@@ -45,9 +45,7 @@ def main(argv=None):
                  + seed_recipe.hardware_overrides(args.num_gpus, args.hardware, tree))
     fitted, fit_note = seed_recipe.fit_generation_batch(overrides, own, tree)
     overrides += fitted + own
-    shown = " ".join(shlex.quote(o) for o in overrides)
-    for secret in secret_values(recipe):
-        shown = shown.replace(secret, REDACTED)
+    shown = scrub_text(" ".join(shlex.quote(o) for o in overrides), secret_values(recipe))
     print(f"{PROG}: fai-rl {shown}", flush=True)
     unused = seed_recipe.unused_keys(recipe, tree)
     if unused:

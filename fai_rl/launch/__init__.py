@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fai_rl import algorithms
 from fai_rl.config.derived import batch_line, launched
+from fai_rl.config.resolved import secret_fields
 from fai_rl.config.run_files import RunFiles
 from fai_rl.config.schema import RunConfig
 from fai_rl.errors import WORKER_ERROR_PREFIX, ConfigError, RunFailed, SignalReceived
@@ -20,6 +21,7 @@ from fai_rl.launch.dry_run import describe
 from fai_rl.launch.generation_server import serve
 from fai_rl.launch.memory import checkpoint_bytes, memory_line
 from fai_rl.launch.preflight import check_free_space, check_gpus, check_output_dir, learning_rate_warning
+from fai_rl.launch.tracker_check import check_trackers
 from fai_rl.launch.workers import run_supervised
 from fai_rl.models.kernel_plan import kernel_plan
 from fai_rl.storage.remote import check_reachable
@@ -40,6 +42,7 @@ def launch(run: RunConfig) -> dict:
         return {"status": "dry_run"}
     check_output_dir(run.training.output_dir, run.training.overwrite_output_dir or run.resuming)
     check_free_space(run.training.output_dir, checkpoint_bytes(run), run.training.disk_headroom_gb)
+    check_trackers(run)  # a tracker that is down ends the run in seconds, before the model loads
     if run.upload.url:
         check_reachable(run.upload.url, run.upload.endpoint_url, run.upload.region, "upload.url")
         if run.resuming:
@@ -70,7 +73,7 @@ def launch_workers(run: RunConfig) -> dict:
     print(f"fai-rl: launching {where}: {commands.shell_line(argv, extra)}", flush=True)
     clear_reports(run.run_dir)
     try:
-        code, failure = run_supervised(argv, {**os.environ, **extra})
+        code, failure = run_supervised(argv, {**os.environ, **extra, **secret_fields(run)})  # secrets: not shown
     except SignalReceived as stop:
         print(f"fai-rl: {stop}: stopped every worker", file=sys.stderr, flush=True)
         sys.exit(128 + stop.signum)

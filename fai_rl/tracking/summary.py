@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from fai_rl.config.secrets import redact
 from fai_rl.errors import ConfigError
 
 
@@ -42,6 +43,7 @@ class Summary:
     stopped_by_alarm: bool = False
     upload: Optional[dict] = None  # the uploads' report, when upload.url is set
     peak_gpu_memory: Optional[dict] = None  # rank 0's peak allocated and reserved GiB on CUDA
+    trackers_missed: dict = field(default_factory=dict)  # {tracker: calls it missed}: one stopped answering
 
     def to_dict(self) -> dict:
         fields = dataclasses.asdict(self)
@@ -52,7 +54,7 @@ def write_summary(path: Path, summary: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=False, default=str) + "\n")
+    tmp.write_text(json.dumps(redact(summary), indent=2, sort_keys=False, default=str) + "\n")
     tmp.replace(path)
     return path
 
@@ -71,6 +73,8 @@ def describe(summary: dict) -> str:
                      f"{summary['best_step']}; the saved model is {summary['saved_model']}")
     for alarm in summary.get("alarms", []):
         lines.append(f"  WARNING at step {alarm['step']}: {alarm['message']}")
+    for tracker, missed in summary.get("trackers_missed", {}).items():
+        lines.append(f"  WARNING: {tracker} missed {missed} call(s); metrics.jsonl holds every metric")
     lines.append(f"  model:   {summary['output_dir']}")
     lines.append(f"  run dir: {summary['run_dir']}")
     lines.append(f"  log:     {summary['log_file']}")

@@ -24,9 +24,9 @@ def distributed_args(run: RunConfig) -> dict:
 
 
 def reporters(run: RunConfig) -> list:
-    """The trackers HF's Trainer reports to (TensorBoard is written by fai-rl's own callback, same tags as
-    metrics.jsonl)."""
-    return (["wandb"] if run.wandb.enabled else []) + (["mlflow"] if run.tracking.mlflow_tracking_uri else [])
+    """The trackers HF's Trainer reports to: wandb (its callback then runs on a thread of its own,
+    tracking.trackers); MLflow and TensorBoard are fed by fai-rl's own callbacks (same names as metrics.jsonl)."""
+    return ["wandb"] if run.wandb.enabled else []
 
 
 def best_model_metric(run: RunConfig):

@@ -47,9 +47,11 @@ class RunCallbacks:
         uploads = [UploadCheckpoints(self.uploader)] if self.uploader and run.upload.checkpoints else []
         best_check = RequireBestMetric(self.best_metric) if self.best_metric else None
         for callback in (self.metrics_log, MarkCheckpointComplete(), *uploads, self.stop_signals, self.watchdog,
-                         best_check, self.alarm, *(self.trackers.callbacks() if self.trackers else [])):
+                         best_check, self.alarm):
             if callback is not None:
                 trainer.add_callback(callback)
+        if self.trackers:
+            self.trackers.attach(trainer)
         trainer.add_callback(FiniteLoss(trainer))
         self.eval_before = EvalBefore(trainer, self.module.evaluate)
         if has_eval:

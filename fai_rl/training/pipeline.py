@@ -160,6 +160,7 @@ def summarise(run: RunConfig, module, trainer, callbacks: RunCallbacks, fitted: 
         final_metrics=final, eval_before=callbacks.eval_before.metrics, eval_after=fitted.eval_after,
         headline_metrics=list(module.HEADLINE), objective_metric=objective_metric, objective=objective, **best,
         **(callbacks.alarm.summary() if callbacks.alarm else {}),
+        trackers_missed=callbacks.trackers.summary() if callbacks.trackers else {},
         output_dir=str(Path(run.training.output_dir).resolve()), run_dir=str(run_files(run).root.resolve()),
         log_file=str(log_file.resolve()) if log_file else None, peak_gpu_memory=peak_gpu_memory())
 

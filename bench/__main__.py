@@ -10,10 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import REPO, Options, Section, table
+from .common import REPO, SECTIONS, Options, Section, table
 from .results import write_results
-
-SECTIONS = ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling", "memory"]
 
 
 def parse_args(argv=None):

@@ -15,6 +15,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 FAI_RL = [PYTHON, "-m", "fai_rl"]
+# the sections of `make bench`, in RESULTS.md's order (each is bench/<name>.py with run(opts) -> Section)
+SECTIONS = ["overhead", "step_overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling",
+            "memory"]
 PLAIN_TRL = [PYTHON, str(REPO / "bench" / "plain_trl.py")]
 TIMING_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "step_time"}
 

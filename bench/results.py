@@ -6,13 +6,13 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .common import Options, machine, table
+from .common import SECTIONS, Options, machine, table
 
 INTRO = """# fai-rl benchmarks
 
 Measured by `make bench` (all sections, about 25 minutes on 2 cores) or `make bench ARGS="--only <section>"`
-(sections: overhead, responsiveness, defaults, scaling, growth, dynamic_sampling, memory; `--repeats N`,
-`--threads N`, `--smoke`).
+(sections: {sections}; `--repeats N`, `--threads N`, `--smoke`). GPU runs (bench/gpu/, one device call each) are
+recorded at the end, under the GPU's name.
 Every figure is a median over repeated runs, with its spread (min–max over the repeats) in brackets; every
 comparison is measured in the same run, alternating the compared jobs, because these machines are noisy. The
 scripts are in `bench/`; `bench/plain_trl.py` is the hand-written TRL script fai-rl is compared with.
@@ -20,7 +20,7 @@ scripts are in `bench/`; `bench/plain_trl.py` is the hand-written TRL script fai
 
 
 def render(data: dict) -> str:
-    parts = [INTRO]
+    parts = [INTRO.format(sections=", ".join(SECTIONS))]
     rows = [row for s in data["sections"].values() for row in s["headline"]]
     parts.append("## Summary\n\n" + table(["measure", "result", "target", "met"], rows) + "\n")
     for name, s in data["sections"].items():
@@ -31,6 +31,11 @@ def render(data: dict) -> str:
                      f"Python {m['python']}, commit {m['commit']}; torch threads: {m['threads']}.\n")
         parts.append(s["table"] + "\n")
         parts.append("\n".join(f"- {note}" for note in s["notes"]) + "\n")
+    for run in data.get("gpu_runs", []):  # bench/gpu/check.py's tables, added by hand from a device call
+        parts.append(f"## On a GPU: {run['gpu']}, {run['date']}\n")
+        parts.append(f"Measured with `{run['command']}`; {run['versions']}.\n")
+        parts.append(run["table"] + "\n")
+        parts.append("\n".join(f"- {note}" for note in run["notes"]) + "\n")
     return "\n".join(parts)
 
 
@@ -44,8 +49,7 @@ def write_results(out: Path, sections: dict, command: str, opts: Options, second
         record = asdict(section)
         record["measured"] = measured
         data["sections"][name] = record
-    order = ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling", "memory"]
-    data["sections"] = {k: data["sections"][k] for k in sorted(data["sections"], key=order.index)}
+    data["sections"] = {k: data["sections"][k] for k in sorted(data["sections"], key=SECTIONS.index)}
     out.parent.mkdir(parents=True, exist_ok=True)
     store.write_text(json.dumps(data, indent=1) + "\n")
     out.write_text(render(data))

@@ -17,13 +17,15 @@ def test_bench_smoke_writes_every_section(tmp_path):
                           text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     sections = json.loads((tmp_path / "results.json").read_text())["sections"]
-    assert list(sections) == ["overhead", "responsiveness", "defaults", "scaling", "growth", "dynamic_sampling",
-                              "memory"]
+    assert list(sections) == ["overhead", "step_overhead", "responsiveness", "defaults", "scaling", "growth",
+                              "dynamic_sampling", "memory"]
     text = out.read_text()
     assert "## Summary" in text and all(s["title"] in text for s in sections.values())
     overhead = [row for row in sections["overhead"]["headline"] if "final metrics" in row[0]]
     assert [row[1] for row in overhead] == ["identical"] * 3  # fai-rl and plain TRL trained the very same jobs
     assert "| `fai-rl --help` |" in sections["responsiveness"]["table"]
+    per_step = sections["step_overhead"]["table"]
+    assert "| DPO | 10 | **" in per_step and "| GRPO | 4 | **" in per_step and "MetricsLog" in per_step
     defaults = sections["defaults"]["table"]
     assert defaults.count("fai-rl's default path") == 2 and "| DPO | TRL defaults" in defaults
     assert "cpu2_zero3 | 2 |" in sections["scaling"]["table"]

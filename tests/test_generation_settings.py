@@ -142,6 +142,15 @@ def test_trl_receives_the_server_settings(tmp_path):
 def test_hf_backend_sets_no_vllm_field(tmp_path):
     config = grpo_config(make_run(["algorithm=grpo"], tmp_path))
     assert config.use_vllm is False and config.generation_batch_size == config.per_device_train_batch_size * 1
+    assert config.use_transformers_continuous_batching is False
+
+
+def test_continuous_batching_reaches_trl_on_cuda_and_is_refused_on_cpu(tmp_path):
+    config = grpo_config(make_run(["algorithm=grpo", "hardware=gpu", "algorithm.generation.backend=hf_continuous"],
+                                  tmp_path))
+    assert config.use_transformers_continuous_batching is True and config.use_vllm is False
+    with pytest.raises(ConfigError, match=r"'algorithm.generation.backend=hf_continuous' needs CUDA GPUs .*backend=hf"):
+        make_run(["algorithm=grpo", "algorithm.generation.backend=hf_continuous"], tmp_path)
 
 
 def gone(pid: int) -> bool:

@@ -25,8 +25,11 @@ DEFAULT_MEMORY = {"colocate": 0.3, "server": 0.9}  # TRL's defaults: a colocated
 
 @dataclass
 class GenerationConfig:
-    backend: Literal["hf", "vllm"] = setting("hf", "hf: transformers' generate in the training processes (any "
-                                                   "device); vllm: vLLM (CUDA GPUs only; pip install 'fai-rl[vllm]').")
+    backend: Literal["hf", "hf_continuous", "vllm"] = setting(
+        "hf", "hf: transformers' generate in the training processes (any device); hf_continuous: transformers' "
+              "continuous batching with a paged KV cache, in the training processes (TRL's "
+              "use_transformers_continuous_batching; CUDA GPUs only: on CPU it is far slower than generate); vllm: "
+              "vLLM (CUDA GPUs only; pip install 'fai-rl[vllm]').")
     vllm_mode: Literal["colocate", "server"] = setting(
         "colocate", "vllm: colocate runs vLLM inside every training process, sharing its GPU; server runs `trl "
                     "vllm-serve` on the hardware.vllm_gpus GPUs the preset reserves, and the other GPUs train.")
@@ -72,8 +75,10 @@ def check_generation(run) -> None:
     if g.backend == "hf":
         return
     if h.device != "cuda":
-        raise ConfigError(f"'{where}.backend=vllm' needs CUDA GPUs but hardware '{h.name}' is device={h.device}; "
-                          f"use a GPU preset (hardware=gpu, gpu8_*) or {where}.backend=hf")
+        raise ConfigError(f"'{where}.backend={g.backend}' needs CUDA GPUs but hardware '{h.name}' is "
+                          f"device={h.device}; use a GPU preset (hardware=gpu, gpu8_*) or {where}.backend=hf")
+    if g.backend == "hf_continuous":
+        return
     fraction = g.gpu_memory_utilization
     if fraction is not None and not 0 < fraction < 1:
         raise ConfigError(f"'{where}.gpu_memory_utilization' must be in (0, 1) (a share of each GPU's memory), "
@@ -113,8 +118,8 @@ def generation_args(run) -> dict:
     """TRL's generation fields from algorithm.generation (its vLLM fields only when vLLM samples)."""
     g = run.algorithm.generation
     args = dict(generation_batch_size=g.batch_size)
-    if g.backend == "hf":
-        return args
+    if g.backend in ("hf", "hf_continuous"):
+        return dict(args, use_transformers_continuous_batching=g.backend == "hf_continuous")
     args.update(use_vllm=True, vllm_mode=g.vllm_mode, vllm_max_model_length=run.data.max_length,
                 vllm_importance_sampling_correction=g.importance_sampling_correction)
     if g.vllm_mode == "colocate":

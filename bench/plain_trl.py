@@ -1,6 +1,6 @@
 """The bench's "plain TRL" side: a hand-written TRL script that trains fai-rl's default jobs without fai-rl.
 
-    python bench/plain_trl.py dpo|grpo|gspo --out result.json [--steps N] [--seed S] [--eval]
+    python bench/plain_trl.py dpo|grpo|gspo|sft --out result.json [--steps N] [--seed S] [--eval]
                               [--trl-defaults] [--set key=value ...] [--model PATH] [--device cpu|cuda]
 
 It builds nothing of fai-rl's pipeline (no Hydra, no schema, no fai_rl.train): the same tiny model folder
@@ -39,6 +39,10 @@ FAI_RL_CHOICES = dict(bf16=False, fp16=False, gradient_checkpointing=False)
 DPO = dict(beta=0.1, loss_type=["sigmoid"], label_smoothing=0.0, max_length=64)
 DPO_FAI_RL_CHOICES = dict(precompute_ref_log_probs=True)  # conf/algorithm/dpo.yaml
 
+# conf/algorithm/sft.yaml on conf/data/tiny_sft.yaml (tiny_prefs' prompts with their chosen answers)
+SFT = dict(max_length=64, completion_only_loss=True)
+SFT_FAI_RL_CHOICES = dict(packing=True, eval_packing=False)  # TRL: packing=False
+
 # conf/algorithm/grpo.yaml + conf/tuned/tiny_vowels_grpo.yaml (data: tiny_vowels, reward: letter_share)
 GRPO = dict(
     per_device_train_batch_size=16, per_device_eval_batch_size=16, learning_rate=3e-3, max_steps=80,
@@ -63,7 +67,7 @@ def parse_value(text: str):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("algorithm", choices=["dpo", "grpo", "gspo"])
+    p.add_argument("algorithm", choices=["dpo", "grpo", "gspo", "sft"])
     p.add_argument("--out", required=True, help="where to write the result JSON")
     p.add_argument("--steps", type=int, help="max_steps (default: fai-rl's default job)")
     p.add_argument("--seed", type=int, default=42)
@@ -79,10 +83,10 @@ def parse_args(argv=None):
 
 def config_kwargs(args, output_dir: str) -> dict:
     """All config fields of the job: shared training arguments, the algorithm's, fai-rl's choices, --set."""
-    algo = {"dpo": DPO, "grpo": GRPO, "gspo": GSPO}[args.algorithm]
+    algo = {"dpo": DPO, "grpo": GRPO, "gspo": GSPO, "sft": SFT}[args.algorithm]
     kwargs = dict(TRAINING, **algo, output_dir=output_dir, seed=args.seed, data_seed=args.seed)
     if not args.trl_defaults:
-        kwargs.update(FAI_RL_CHOICES, **(DPO_FAI_RL_CHOICES if args.algorithm == "dpo" else {}))
+        kwargs.update(FAI_RL_CHOICES, **{"dpo": DPO_FAI_RL_CHOICES, "sft": SFT_FAI_RL_CHOICES}.get(args.algorithm, {}))
     if args.device == "cuda":  # fai-rl's hardware=gpu: bf16 mixed precision on the GPU
         kwargs.update(use_cpu=False, bf16=True)
     if args.steps:
@@ -108,6 +112,11 @@ def build_trainer(args, model, tokenizer, train_ds, eval_ds, output_dir: str):
 
         return DPOTrainer(model=model, args=DPOConfig(**kwargs), train_dataset=train_ds, eval_dataset=eval_ds,
                           processing_class=tokenizer)
+    if args.algorithm == "sft":
+        from trl import SFTConfig, SFTTrainer
+
+        return SFTTrainer(model=model, args=SFTConfig(**kwargs), train_dataset=train_ds, eval_dataset=eval_ds,
+                          processing_class=tokenizer)
     from trl import GRPOConfig, GRPOTrainer
 
     from fai_rl.rewards.builtin import letter_share  # the task's reward (the data's definition, not the pipeline)
@@ -128,10 +137,13 @@ def main(argv=None) -> dict:
     set_seed(args.seed)
     path = args.model or str(tiny_model_path())
     tokenizer = AutoTokenizer.from_pretrained(path)
-    folder = DATA / ("tiny_prefs" if args.algorithm == "dpo" else "tiny_vowels")
+    folder = DATA / ("tiny_vowels" if args.algorithm in ("grpo", "gspo") else "tiny_prefs")
     train_ds = datasets.load_dataset("json", data_files=args.data or str(folder / "train.jsonl"), split="train")
     eval_ds = (datasets.load_dataset("json", data_files=str(folder / "test.jsonl"), split="train")
                if args.eval else None)
+    if args.algorithm == "sft" and not args.data:  # tiny_sft: the prompt and its chosen answer
+        train_ds, eval_ds = [ds.rename_column("chosen", "completion").remove_columns("rejected") if ds else ds
+                             for ds in (train_ds, eval_ds)]
     dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
     output_dir = str(Path(args.out).with_suffix("")) + "-model"

@@ -27,7 +27,7 @@ def test_bench_smoke_writes_every_section(tmp_path):
     per_step = sections["step_overhead"]["table"]
     assert "| DPO | 10 | **" in per_step and "| GRPO | 4 | **" in per_step and "MetricsLog" in per_step
     defaults = sections["defaults"]["table"]
-    assert defaults.count("fai-rl's default path") == 2 and "| DPO | TRL defaults" in defaults
+    assert defaults.count("fai-rl's default path") == 3 and "| DPO | TRL defaults" in defaults and "| SFT | TRL" in defaults
     assert "cpu2_zero3 | 2 |" in sections["scaling"]["table"]
     assert sections["growth"]["table"].count("tok/s") == 2
     assert "| tiny_vowels | on | 2 |" in sections["dynamic_sampling"]["table"]

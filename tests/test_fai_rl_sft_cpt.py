@@ -39,8 +39,15 @@ def recipe(algorithm: str, data_file, data: dict) -> dict:
             "wandb": {"enabled": False}}
 
 
-def write_recipe(tmp_path, algorithm: str, rows: list, data: dict) -> tuple:
+# FAI-RL's CPT recipes evaluate on a held-out share of the training rows and stop early (qwen3_4B_local_file.yaml)
+CPT_EVAL = {"eval_steps": 1, "save_steps": 1, "per_device_train_batch_size": 1, "per_device_eval_batch_size": 1,
+            "early_stopping": True, "early_stopping_patience": 5, "early_stopping_threshold": 0.0,
+            "eval_split_ratio": 0.25}
+
+
+def write_recipe(tmp_path, algorithm: str, rows: list, data: dict, training: dict | None = None) -> tuple:
     spec = recipe(algorithm, write_jsonl(tmp_path / "train.jsonl", rows), data)
+    spec["training"].update(training or {})
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path, spec
@@ -73,8 +80,9 @@ def test_sft_single_template_recipe_trains_through_fai_rl_train(tmp_path):
     assert_maps_key_by_key(yaml.safe_load((tmp_path / "run" / "config.yaml").read_text()), spec, "sft")
 
 
-@pytest.mark.parametrize("algorithm,rows,data", [("sft", ROWS, SPLIT), ("cpt", TEXTS, {})], ids=["sft-split", "cpt"])
-def test_fai_rl_recipe_maps_and_trains(algorithm, rows, data, tmp_path, monkeypatch):
+@pytest.mark.parametrize("algorithm,rows,data,training", [("sft", ROWS, SPLIT, {}), ("cpt", TEXTS, {}, CPT_EVAL)],
+                         ids=["sft-split", "cpt"])
+def test_fai_rl_recipe_maps_and_trains(algorithm, rows, data, training, tmp_path, monkeypatch):
     """The translation fai-rl-train makes (as in the test above), trained in this process to save a start-up."""
     from fai_rl.cli import seed_recipe
     from fai_rl.cli.search_path import shipped
@@ -82,13 +90,16 @@ def test_fai_rl_recipe_maps_and_trains(algorithm, rows, data, tmp_path, monkeypa
     from fai_rl.training.pipeline import train
 
     monkeypatch.chdir(tmp_path)
-    path, spec = write_recipe(tmp_path, algorithm, rows, data)
+    path, spec = write_recipe(tmp_path, algorithm, rows, data, training)
     recipe_file = seed_recipe.apply_overrides(seed_recipe.load(str(path)), ["training.max_steps=3"])
     overrides = seed_recipe.to_overrides(recipe_file, shipped()) + seed_recipe.hardware_overrides(1, "cpu", shipped())
     run = make_run([*overrides, "training.progress_bar=false", f"run_dir={tmp_path / 'run'}"])  # the recipe's output
     assert_maps_key_by_key(to_dict(run), spec, algorithm)
     summary = train(run)
     assert summary["algorithm"] == algorithm and summary["steps"] == 3 and summary["status"] == "completed"
+    if training:  # evaluated on the held-out rows at every step; early stopping kept the best checkpoint
+        assert run.training.load_best_model_at_end and "eval_loss" in summary["eval_after"]
+        assert summary["best_step"] in (1, 2, 3) and summary["best_value"] is not None
 
 
 def test_single_template_is_the_whole_training_text(tmp_path):
@@ -143,3 +154,24 @@ def test_cpt_lowers_held_out_perplexity_on_the_embedded_default(tmp_path):
     summary = train(make_run(["algorithm=cpt", "training.max_steps=5", "training.progress_bar=false"], tmp_path))
     before, after = summary["eval_before"]["eval_loss"], summary["eval_after"]["eval_loss"]
     assert after < before - 0.3, (before, after)  # perplexity exp(loss) falls by a quarter at least
+
+
+@pytest.mark.parametrize("settings,message", [
+    (["training.eval_split_ratio=0.2", "data.eval_datasets=[{name: builtin:tiny_prefs, split: test}]"],
+     r"'training.eval_split_ratio' holds out eval rows but data.eval_datasets gives eval data too"),
+    (["training.eval_split_ratio=1.0"], r"'training.eval_split_ratio' must be in \[0, 1\)"),
+    (["training.early_stopping=true", "training.eval_steps=5", "training.eval_split_ratio=0.2", "data.eval_datasets=[]"],
+     r"'training.early_stopping' needs training.load_best_model_at_end=true"),
+])
+def test_held_out_and_early_stopping_settings_are_checked(settings, message, tmp_path):
+    with pytest.raises(ConfigError, match=message):
+        make_run(["algorithm=cpt", *settings], tmp_path)
+
+
+def test_eval_data_smaller_than_one_eval_batch_is_named(tmp_path):
+    from fai_rl.training.pipeline import train
+
+    data = write_jsonl(tmp_path / "eval.jsonl", TEXTS[:2])
+    with pytest.raises(ConfigError, match=r"the eval data has 2 rows, fewer than one eval batch \(training."
+                                          r"per_device_eval_batch_size=8"):
+        train(make_run(["algorithm=cpt", f"data.eval_datasets=[{{name: {data}}}]"], tmp_path))

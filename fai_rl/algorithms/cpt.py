@@ -69,7 +69,8 @@ def _trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=N
 
     a = run.algorithm
     config = SFTConfig(**args, max_length=run.data.max_length, dataset_text_field="text", packing=a.packing,
-                       packing_strategy=a.packing_strategy, completion_only_loss=False)
+                       packing_strategy=a.packing_strategy, eval_packing=False,  # eval: one row a text
+                       completion_only_loss=False)
     return SFTTrainer(model=model, args=config, train_dataset=train_ds, eval_dataset=eval_ds,
                       processing_class=tokenizer, peft_config=peft_config)
 

@@ -114,6 +114,8 @@ def _training_overrides(tree: ConfTree, training: dict, algorithm: str, completi
     if "max_completion_length" in fields and completion_length is not None:
         training = {"max_completion_length": completion_length, **training}
     out = []
+    if training.get("early_stopping") and "load_best_model_at_end" not in training:
+        out.append("training.load_best_model_at_end=true")  # FAI-RL's early stopping keeps the best checkpoint
     for key, value in training.items():
         if key in known:
             out.append(f"training.{key}={hydra_value(value)}")

@@ -32,6 +32,17 @@ def check_batch_fits(run: RunConfig, train_rows: int, examples_per_row: int) -> 
                           "training.per_device_train_batch_size, gradient_accumulation_steps or hardware.num_processes")
 
 
+def check_eval_batch_fits(run: RunConfig, eval_rows: int, examples_per_row: int) -> None:
+    """With training.dataloader_drop_last (it applies to evaluation too), eval data smaller than one eval batch of
+    every process would be evaluated on nothing."""
+    needed = run.training.per_device_eval_batch_size * run.world_size
+    if run.training.dataloader_drop_last and eval_rows * examples_per_row < needed:
+        raise ConfigError(f"the eval data has {eval_rows} rows, fewer than one eval batch (training."
+                          f"per_device_eval_batch_size={run.training.per_device_eval_batch_size} x {run.world_size} "
+                          "processes), so nothing would be evaluated; lower training.per_device_eval_batch_size or "
+                          "give more eval rows")
+
+
 def gpu_split(run, env: Mapping[str, str] = os.environ) -> tuple:
     """(GPUs that train, GPUs reserved for a generation server) on this node: the first num_processes - vllm_gpus train, the rest
     serve; the ids are those CUDA_VISIBLE_DEVICES lists (a scheduler's share of the node), else 0..num_processes-1."""

@@ -155,6 +155,15 @@ class TrainingConfig:
     save_steps: int = setting(100, "Write a checkpoint every N optimizer steps (> 0).")
     save_total_limit: Optional[int] = setting(None, "Checkpoints kept (the oldest are deleted); null: all.")
     eval_steps: Optional[int] = setting(None, "Evaluate every N steps (> 0); null: only before and after training.")
+    eval_split_ratio: float = setting(0.0, "Hold out this share (0 <= r < 1) of the training rows, drawn with "
+                                           "training.seed, as the eval data (FAI-RL's key); 0: none. Not with "
+                                           "data.eval_datasets.")
+    early_stopping: bool = setting(False, "Stop when the best-model metric (metric_for_best_model; null: the "
+                                          "algorithm's objective) has not improved for early_stopping_patience "
+                                          "evaluations; needs eval_steps, eval data and load_best_model_at_end.")
+    early_stopping_patience: int = setting(3, "Evaluations without improvement before early stopping (> 0).")
+    early_stopping_threshold: float = setting(0.0, "Least improvement (>= 0) of the metric that counts for early "
+                                                   "stopping.")
     metric_for_best_model: Optional[str] = setting(
         None, "Eval metric that picks the best checkpoint (eval_ prefix optional, e.g. eval_exact_answer_accuracy); "
               "its best step is reported in summary.json. null: none tracked, or the algorithm's OBJECTIVE with "
@@ -336,6 +345,11 @@ class RunConfig:
         if self.training.watchdog_s is not None:
             return self.training.watchdog_s
         return GPU_WATCHDOG_S if self.hardware.device == "cuda" else 0.0
+
+    @property
+    def evaluates(self) -> bool:
+        """Whether the run has eval data: data.eval_datasets, or a share of the training rows held out."""
+        return bool(self.data.eval_datasets) or self.training.eval_split_ratio > 0
 
     @property
     def world_size(self) -> int:

@@ -68,6 +68,7 @@ def check_common(run: RunConfig) -> None:
                           f"hardware.device is {h.device}; use training.kernels=auto or none")
     if t.eval_steps is not None:
         _positive(t.eval_steps, "training.eval_steps")
+    check_held_out(run)
     if t.max_steps == 0 or t.max_steps < -1:
         raise ConfigError(f"'training.max_steps' must be > 0 (or -1 to use num_train_epochs), got {t.max_steps}")
     if not t.output_dir.strip():
@@ -150,9 +151,10 @@ def check_evaluation(run: RunConfig) -> None:
     best = "training.load_best_model_at_end" if t.load_best_model_at_end else "training.metric_for_best_model"
     if not (t.load_best_model_at_end or t.metric_for_best_model):
         return
-    if t.eval_steps is None or not run.data.eval_datasets:
+    if t.eval_steps is None or not run.evaluates:
         raise ConfigError(f"'{best}' needs evaluations during training: set training.eval_steps and "
-                          "data.eval_datasets (the best checkpoint is picked among those evaluations)")
+                          "data.eval_datasets or training.eval_split_ratio (the best checkpoint is picked among "
+                          "those evaluations)")
     if t.load_best_model_at_end and t.save_steps != t.eval_steps:
         raise ConfigError(f"'training.load_best_model_at_end' needs a checkpoint at every evaluated step: "
                           f"training.save_steps ({t.save_steps}) must equal training.eval_steps ({t.eval_steps}); "
@@ -164,3 +166,22 @@ def check_evaluation(run: RunConfig) -> None:
 
 def to_dict(run: RunConfig) -> dict:
     return dataclasses.asdict(run)
+
+
+def check_held_out(run: RunConfig) -> None:
+    """training.eval_split_ratio and early stopping."""
+    t = run.training
+    if not 0 <= t.eval_split_ratio < 1:
+        raise ConfigError(f"'training.eval_split_ratio' must be in [0, 1) (a share of the training rows), got "
+                          f"{t.eval_split_ratio}")
+    if t.eval_split_ratio and run.data.eval_datasets:
+        raise ConfigError("'training.eval_split_ratio' holds out eval rows but data.eval_datasets gives eval data "
+                          "too; set training.eval_split_ratio=0 or data.eval_datasets=[]")
+    if not t.early_stopping:
+        return
+    _positive(t.early_stopping_patience, "training.early_stopping_patience")
+    _positive(t.early_stopping_threshold, "training.early_stopping_threshold", allow_zero=True)
+    if not t.load_best_model_at_end:
+        raise ConfigError("'training.early_stopping' needs training.load_best_model_at_end=true (it stops on the "
+                          "best-model metric and keeps the best checkpoint), with training.save_steps equal to "
+                          "training.eval_steps")

@@ -46,7 +46,7 @@ def best_model_args(run: RunConfig) -> dict:
 
 def common_args(run: RunConfig) -> dict:
     t = run.training
-    eval_on = t.eval_steps is not None and bool(run.data.eval_datasets)
+    eval_on = t.eval_steps is not None and run.evaluates
     return dict(
         output_dir=t.output_dir,
         run_name=t.run_name,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 
+from transformers import EarlyStoppingCallback
+
 from fai_rl.config.derived import launched
 from fai_rl.config.run_files import run_files
 from fai_rl.config.schema import RunConfig
@@ -53,6 +55,9 @@ class RunCallbacks:
         if self.trackers:
             self.trackers.attach(trainer)
         trainer.add_callback(FiniteLoss(trainer))
+        if run.training.early_stopping:
+            trainer.add_callback(EarlyStoppingCallback(run.training.early_stopping_patience,
+                                                       run.training.early_stopping_threshold))
         self.eval_before = EvalBefore(trainer, self.module.evaluate)
         if has_eval:
             trainer.add_callback(self.eval_before)

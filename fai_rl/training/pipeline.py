@@ -20,7 +20,7 @@ import yaml
 from transformers import set_seed
 
 from fai_rl import algorithms
-from fai_rl.config.derived import batch_line, check_batch_fits
+from fai_rl.config.derived import batch_line, check_batch_fits, check_eval_batch_fits
 from fai_rl.config.run_files import run_files
 from fai_rl.config.schema import RunConfig
 from fai_rl.config.secrets import redact
@@ -98,10 +98,17 @@ def prepare(run: RunConfig) -> Inputs:
     model_path = resolve_model_path(run.model.base_model_name, run.model.s3_endpoint_url, run.model.s3_region)
     tokenizer = load_tokenizer(run.model, model_path)
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
+    if run.training.eval_split_ratio:
+        held_out = train_ds.train_test_split(test_size=run.training.eval_split_ratio, seed=run.training.seed)
+        train_ds, eval_ds = held_out["train"], held_out["test"]
+        log.info("held out %d of the training rows as eval data (training.eval_split_ratio=%s)", len(eval_ds),
+                 run.training.eval_split_ratio)
     warning = truncation_warning(train_ds, tokenizer, run.data.max_length) if is_main_process() else None
     if warning:
         log.warning(warning)
     check_batch_fits(run, len(train_ds), module.examples_per_row(run.algorithm))
+    if eval_ds is not None:
+        check_eval_batch_fits(run, len(eval_ds), module.examples_per_row(run.algorithm))
     return Inputs(module, model_path, tokenizer, train_ds, eval_ds)
 
 

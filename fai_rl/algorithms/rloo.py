@@ -11,8 +11,16 @@ from dataclasses import dataclass
 
 from fai_rl.algorithms import _sampling
 from fai_rl.algorithms._contract import MemoryProfile
-from fai_rl.algorithms._sampling import (HEADLINE, OBJECTIVE, TRAIN_REWARD, evaluate, evaluate_model,
-                                         examples_per_row, generation_server, load_data)
+from fai_rl.algorithms._sampling import (
+    HEADLINE,
+    OBJECTIVE,
+    TRAIN_REWARD,
+    evaluate,
+    evaluate_model,
+    examples_per_row,
+    generation_server,
+    load_data,
+)
 from fai_rl.algorithms._sampling.generation import generation_args
 from fai_rl.algorithms._sampling.settings import SampledSettings, check_sampled
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from fai_rl.algorithms import _sampling
 from fai_rl.algorithms._contract import MemoryProfile
-from fai_rl.algorithms._sampling import (HEADLINE, OBJECTIVE, TRAIN_REWARD, completion_tokens, evaluate,
-                                         evaluate_model, examples_per_row, generation_server, load_data)
+from fai_rl.algorithms._sampling import (
+    HEADLINE,
+    OBJECTIVE,
+    TRAIN_REWARD,
+    completion_tokens,
+    evaluate,
+    evaluate_model,
+    examples_per_row,
+    generation_server,
+    load_data,
+)
 from fai_rl.algorithms._sampling.generation import generation_args
 from fai_rl.algorithms.grpo._settings import Settings, check
 from fai_rl.rewards import resolve

@@ -15,7 +15,6 @@ from fai_rl.algorithms._sampling import (
     HEADLINE,
     OBJECTIVE,
     TRAIN_REWARD,
-    completion_tokens,
     evaluate,
     evaluate_model,
     examples_per_row,
@@ -26,7 +25,7 @@ from fai_rl.algorithms._sampling.generation import generation_args
 from fai_rl.algorithms.grpo._settings import Settings, check
 from fai_rl.rewards import resolve
 
-__all__ = ["HEADLINE", "OBJECTIVE", "TRAIN_REWARD", "Settings", "check", "completion_tokens", "evaluate",
+__all__ = ["HEADLINE", "OBJECTIVE", "TRAIN_REWARD", "Settings", "check", "evaluate",
            "evaluate_model", "examples_per_row", "generation_server", "load_data"]
 
 # FAI-RL recipes keep GSPO's hyperparameters in `training` ("only used when algorithm: gspo")

@@ -214,7 +214,7 @@ def _rank0_prompts(trainer, epoch: int, resumed_after: int = 0) -> list:
     epoch, a resume mid-epoch skips the batches already trained (accelerate's skip_first_batches), then set_epoch."""
     from accelerate.data_loader import prepare_data_loader, skip_first_batches
 
-    from fai_rl.algorithms.grpo._trainer import announce_epoch
+    from fai_rl.algorithms._sampling.resumable import announce_epoch
 
     loader = prepare_data_loader(trainer.get_train_dataloader(), num_processes=2, process_index=0)
     announce_epoch(loader, epoch)

@@ -3,140 +3,55 @@
 GSPO (Zheng et al., 2025, arXiv:2507.18071) is GRPO with sequence-level importance sampling: it is the config
 conf/algorithm/gspo.yaml (importance_sampling_level: sequence, ...), trained by this package.
 
-The package holds all of GRPO's knowledge: its settings and checks (_settings), how completions are sampled and the
-vLLM server of server mode (_generation), the trainer that resumes in order (_trainer) and DAPO's dynamic sampling
-(_dynamic_sampling). This module is the contract's face (fai_rl.algorithms._contract).
+What GRPO shares with the other group-sampling algorithms (settings, generation, rewards, dynamic sampling, task
+metrics, resumable prompt order) is fai_rl/algorithms/_sampling/; this package holds GRPO's own: its loss settings
+(_settings) and the GRPOConfig fields. This module is the contract's face (fai_rl.algorithms._contract).
 """
 from __future__ import annotations
 
-from typing import Optional
-
-from fai_rl.algorithms._contract import GenerationServer, MemoryProfile
-from fai_rl.algorithms.grpo._generation import colocated_share, generation_args, server_for
-from fai_rl.algorithms.grpo._settings import Settings, check, steps_per_generation
-from fai_rl.errors import ConfigError
+from fai_rl.algorithms import _sampling
+from fai_rl.algorithms._contract import MemoryProfile
+from fai_rl.algorithms._sampling import (
+    HEADLINE,
+    OBJECTIVE,
+    TRAIN_REWARD,
+    evaluate,
+    evaluate_model,
+    examples_per_row,
+    generation_server,
+    load_data,
+)
+from fai_rl.algorithms._sampling.generation import generation_args
+from fai_rl.algorithms.grpo._settings import Settings, check
 from fai_rl.rewards import resolve
 
-__all__ = ["Settings", "check"]
+__all__ = ["HEADLINE", "OBJECTIVE", "TRAIN_REWARD", "Settings", "check", "evaluate",
+           "evaluate_model", "examples_per_row", "generation_server", "load_data"]
 
-OBJECTIVE = "eval_reward"  # mean total reward on the eval prompts (train `reward` when there are none)
-HEADLINE = ["eval_reward", "eval_reward_std", "eval_frac_reward_zero_std", "eval_completions/mean_length"]
-TRAIN_REWARD = "reward"  # TRL's logged mean total reward of the training completions
 # FAI-RL recipes keep GSPO's hyperparameters in `training` ("only used when algorithm: gspo")
 GSPO_RECIPE_KEYS = {"beta": "beta", "group_size": "num_generations", "epsilon": "epsilon",
                     "epsilon_high": "epsilon_high", "steps_per_generation": "steps_per_generation"}
 
-def examples_per_row(settings: Settings) -> int:
-    return settings.num_generations  # every prompt is sampled num_generations times
-
 
 def memory_profile(run) -> MemoryProfile:
-    """A reference model when the KL term is on; a full-length row is prompt + completion; a generation round holds
-    the KV cache of every completion it generates on this process."""
-    a, t = run.algorithm, run.training
-    steps, _ = steps_per_generation(run)
-    rows = (a.generation.batch_size // run.world_size if a.generation.batch_size
-            else t.per_device_train_batch_size * steps)
-    return MemoryProfile(reference_model=a.beta > 0,
-                         tokens_per_row=run.data.max_prompt_length + a.max_completion_length,
-                         generated_rows=rows, vllm_share=colocated_share(a.generation))
-
-
-def generation_server(run) -> Optional[GenerationServer]:
-    """The vLLM server of algorithm.generation.vllm_mode=server, else None."""
-    return server_for(run)
+    """A reference model when the KL term is on."""
+    return _sampling.memory_profile(run, reference_model=run.algorithm.beta > 0)
 
 
 def recipe_keys(name: str) -> dict:
     return GSPO_RECIPE_KEYS if name == "gspo" else {}
 
 
-def load_data(run, tokenizer):
-    from fai_rl.data.prompts import load_prompt_data, require_reward_columns  # heavy (datasets)
-
-    needed = {column: r.name for r in resolve(run.algorithm.rewards) for column in r.required_columns}
-    if needed and run.data.remove_unused_columns:
-        raise ConfigError(f"data.remove_unused_columns=true would drop the column(s) {', '.join(needed)} that "
-                          f"reward(s) {', '.join(sorted(set(needed.values())))} read; set it to false")
-    train = load_prompt_data(run.data.datasets, run.data, tokenizer, "data.datasets")
-    require_reward_columns(train, needed, "data.datasets")
-    evals = None
-    if run.data.eval_datasets:
-        evals = load_prompt_data(run.data.eval_datasets, run.data, tokenizer, "data.eval_datasets")
-        require_reward_columns(evals, needed, "data.eval_datasets")
-    return train, evals
-
-
 def grpo_config_args(run, reward_weights: list) -> dict:
     """The GRPOConfig fields this module sets from algorithm.*, beside the shared TrainingArguments."""
     a = run.algorithm
-    return dict(
-        num_generations=a.num_generations, num_generations_eval=a.num_generations,
-        steps_per_generation=a.steps_per_generation, num_iterations=a.num_iterations,
-        max_completion_length=a.max_completion_length, temperature=a.temperature, top_p=a.top_p,
-        beta=a.beta, epsilon=a.epsilon, epsilon_high=a.epsilon_high, loss_type=a.loss_type,
-        importance_sampling_level=a.importance_sampling_level, scale_rewards=a.scale_rewards,
-        mask_truncated_completions=a.mask_truncated_completions,
-        reward_weights=reward_weights,
-        log_completions=False,
-        **generation_args(run),
-    )
+    return dict(_sampling.sampling_args(run), reward_weights=reward_weights, loss_type=a.loss_type,
+                importance_sampling_level=a.importance_sampling_level, scale_rewards=a.scale_rewards,
+                **generation_args(run))
 
 
 def build_trainer(run, model, tokenizer, train_ds, eval_ds, args: dict, peft_config=None):
-    from trl import GRPOConfig  # heavy: imported when a trainer is built, not while validating
+    from trl import GRPOConfig, GRPOTrainer  # heavy: imported when a trainer is built, not while validating
 
-    from fai_rl.algorithms.grpo._trainer import ResumableGRPOTrainer  # heavy (trl): only when a trainer is built
-    from fai_rl.evaluation.task_metrics import TaskMetrics  # heavy (torch, transformers)
-
-    rewards = resolve(run.algorithm.rewards)
-    config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in rewards]))
-    common = dict(model=model, reward_funcs=[r.fn for r in rewards], args=config, train_dataset=train_ds,
-                  eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config)
-    settings = run.algorithm.dynamic_sampling
-    if not settings.enabled:
-        trainer = ResumableGRPOTrainer(**common)
-    else:
-        # heavy (torch, trl): the subclass loads only when a run asks for dynamic sampling
-        from fai_rl.algorithms.grpo._dynamic_sampling import DynamicSamplingGRPOTrainer
-
-        trainer = DynamicSamplingGRPOTrainer(**common, max_rounds=settings.max_rounds, tolerance=settings.tolerance)
-    if eval_ds is not None and "answer" in eval_ds.column_names:  # before fai-rl's callbacks that read its metrics
-        trainer.add_callback(TaskMetrics(trainer, run, eval_ds, completion_tokens(run),
-                                                run.algorithm.temperature))
-    return trainer
-
-
-def completion_tokens(run) -> int:
-    """Length of the greedy completions the task metrics and fai-rl-eval score."""
-    return run.evaluation.max_new_tokens or run.algorithm.max_completion_length
-
-
-def evaluate(trainer) -> dict:
-    """Rewards of completions sampled for the eval prompts (eval_reward, eval_rewards/<name>/mean, lengths)."""
-    return trainer.evaluate()
-
-
-def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
-    """fai-rl-eval on prompt data: every reward on greedy completions; with answers, exact-answer accuracy, pass@k."""
-    from fai_rl.evaluation.task_metrics import answer_metrics, as_completions, complete  # heavy (torch)
-
-    prompts = list(eval_ds["prompt"])
-    columns = {c: list(eval_ds[c]) for c in eval_ds.column_names if c != "prompt"}
-    length = completion_tokens(run)
-    batch = run.training.per_device_eval_batch_size
-    texts = complete(model, tokenizer, prompts, length, batch, progress=True)
-    completions = as_completions(prompts, texts)
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    metrics, total = {}, [0.0] * len(prompts)
-    for reward in resolve(run.algorithm.rewards):
-        values = reward.fn(prompts=prompts, completions=completions, completion_ids=ids, **columns)
-        scored = [v for v in values if v is not None]
-        metrics[f"eval_rewards/{reward.name}/mean"] = sum(scored) / max(len(scored), 1)
-        total = [t + reward.weight * (v or 0.0) for t, v in zip(total, values)]
-    metrics["eval_reward"] = sum(total) / len(total)
-    if "answer" in columns:
-        metrics.update(answer_metrics(model, tokenizer, prompts, columns["answer"], texts, run.evaluation.pass_k,
-                                      length, batch, run.algorithm.temperature))
-    metrics["eval_completions/mean_length"] = sum(map(len, ids)) / len(ids)
-    return metrics
+    config = GRPOConfig(**args, **grpo_config_args(run, [r.weight for r in resolve(run.algorithm.rewards)]))
+    return _sampling.build(run, GRPOTrainer, config, model, tokenizer, train_ds, eval_ds, peft_config)

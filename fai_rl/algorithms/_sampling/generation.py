@@ -1,6 +1,6 @@
-"""algorithm.generation: how GRPO/GSPO sample completions — transformers' generate (hf) or vLLM on GPUs, in the
-training processes (colocate) or in a server on GPUs the hardware preset reserves (server) —, its checks, the
-GRPOConfig fields it sets, and the vLLM server the front process starts for server mode.
+"""algorithm.generation: how GRPO/GSPO/RLOO sample completions — transformers' generate (hf) or vLLM on GPUs, in
+the training processes (colocate) or in a server on GPUs the hardware preset reserves (server) —, its checks, the
+GRPOConfig/RLOOConfig fields it sets, and the vLLM server the front process starts for server mode.
 
 Light by rule: read while validating and launching, before torch loads; the checks name the field and what is valid.
 """
@@ -42,7 +42,7 @@ class GenerationConfig:
                                       "the model trains, at the cost of waking it for each generation.")
     importance_sampling_correction: bool = setting(
         True, "vllm: correct the loss for the gap between vLLM's sampling probabilities and the trained model's "
-              "(truncated importance sampling, TRL's sequence_mask mode).")
+              "(truncated importance sampling, TRL's sequence_mask mode); GRPO/GSPO only (TRL's RLOO has none).")
     batch_size: Optional[int] = setting(None, "Completions generated per generation round, across processes (> 0; "
                                               "divisible by the training batch of all processes and by "
                                               "num_generations); not with algorithm.steps_per_generation. null: "
@@ -114,14 +114,16 @@ def check_generation(run) -> None:
         raise ConfigError(f"'{where}.server_timeout_s' must be > 0, got {g.server_timeout_s}")
 
 
-def generation_args(run) -> dict:
-    """TRL's generation fields from algorithm.generation (its vLLM fields only when vLLM samples)."""
+def generation_args(run, importance_sampling: bool = True) -> dict:
+    """TRL's generation fields from algorithm.generation (its vLLM fields only when vLLM samples);
+    `importance_sampling`: the trainer's config has vllm_importance_sampling_correction (GRPOConfig, not RLOOConfig)."""
     g = run.algorithm.generation
     args = dict(generation_batch_size=g.batch_size)
     if g.backend in ("hf", "hf_continuous"):
         return dict(args, use_transformers_continuous_batching=g.backend == "hf_continuous")
-    args.update(use_vllm=True, vllm_mode=g.vllm_mode, vllm_max_model_length=run.data.max_length,
-                vllm_importance_sampling_correction=g.importance_sampling_correction)
+    args.update(use_vllm=True, vllm_mode=g.vllm_mode, vllm_max_model_length=run.data.max_length)
+    if importance_sampling:
+        args.update(vllm_importance_sampling_correction=g.importance_sampling_correction)
     if g.vllm_mode == "colocate":
         return dict(args, vllm_gpu_memory_utilization=memory_fraction(g),
                     vllm_tensor_parallel_size=g.tensor_parallel_size, vllm_enable_sleep_mode=g.sleep_mode)

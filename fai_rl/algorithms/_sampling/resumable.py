@@ -1,4 +1,4 @@
-"""The GRPO trainer fai-rl runs: TRL's GRPOTrainer with a prompt order that a resumed run reproduces.
+"""A prompt order that a resumed run reproduces, for TRL's trainers that sample groups (GRPOTrainer, RLOOTrainer).
 
 TRL's RepeatSampler draws every epoch's prompt order from one generator that advances with each pass, and has no
 set_epoch. The HF Trainer resumes inside epoch e without replaying the passes before it, so a run resumed after
@@ -8,12 +8,11 @@ Here each pass is seeded with (seed, epoch), announced before every pass by `_ru
 set_epoch calls do not reach the sampler when a run with several processes resumes mid-epoch (accelerate's
 SkipBatchSampler around its BatchSamplerShard hides it), which left that case in epoch 0's order.
 
-Written against trl 1.16.0 and transformers 5.24: it overrides GRPOTrainer._get_train_sampler and
-Trainer._run_epoch (neither is public API).
+Written against trl 1.16.0 and transformers 5.24: the mixin overrides GRPOTrainer's and RLOOTrainer's
+_get_train_sampler and Trainer._run_epoch (neither is public API).
 """
 from __future__ import annotations
 
-from trl import GRPOTrainer
 from trl.trainer.utils import RepeatSampler
 
 
@@ -36,7 +35,9 @@ def announce_epoch(loader, epoch: int) -> None:
         node = getattr(node, "batch_sampler", None)
 
 
-class ResumableGRPOTrainer(GRPOTrainer):
+class EpochSeededSampling:
+    """Mixin before GRPOTrainer or RLOOTrainer: each epoch's prompt order depends only on (seed, epoch)."""
+
     def _get_train_sampler(self, dataset=None):
         sampler = super()._get_train_sampler(dataset)
         if type(sampler) is not RepeatSampler:  # an iterable dataset, or a TRL that changed its sampler

@@ -1,12 +1,12 @@
-"""Dynamic sampling (DAPO, Yu et al., 2025, arXiv:2503.14476) on TRL's GRPOTrainer: a group whose completions all
+"""Dynamic sampling (DAPO, Yu et al., 2025, arXiv:2503.14476) on TRL's GRPOTrainer and RLOOTrainer: a group whose completions all
 got the same reward has zero advantage everywhere, so it is dropped and the generation batch is refilled with groups
 sampled for fresh prompts, for at most `max_rounds` extra generation rounds; then the batch trains on what it holds.
 
-Written against trl 1.16.0. It overrides two GRPOTrainer methods that are not public API:
+Written against trl 1.16.0. It overrides two methods the two trainers share that are not public API:
 - `_generate_and_score_completions(inputs)`: this process's prompt rows (each prompt repeated num_generations
   times, a group's rows consecutive) -> a dict of per-completion tensors for this process (prompt_ids/prompt_mask
-  left-padded, completion_ids/completion_mask/old_per_token_logps/... right-padded, advantages) plus
-  num_items_in_batch, the completion tokens of the whole batch over all processes;
+  left-padded, completion_ids/completion_mask/old_per_token_logps/... right-padded, advantages, RLOO's
+  old_logps) plus, for GRPO, num_items_in_batch, the completion tokens of the whole batch over all processes;
 - `_calculate_rewards(inputs, prompts, completions, completion_ids_list)` -> rewards per completion and reward
   function, gathered from every process in process order (kept here to see which groups are all equal).
 Both are collective under DDP/ZeRO (they gather), so every process must call them the same number of times: the
@@ -21,15 +21,13 @@ import random
 import torch
 import torch.nn.functional as F
 
-from fai_rl.algorithms.grpo._trainer import ResumableGRPOTrainer
-
 log = logging.getLogger("fai_rl")
 
 PROMPT_KEYS = {"prompt_ids": "pad", "prompt_mask": 0}  # left-padded; "pad": the tokenizer's pad token id
 COMPLETION_KEYS = {"completion_ids": "pad", "completion_mask": 0, "old_per_token_logps": 0.0,
                    "ref_per_token_logps": 0.0, "sampling_per_token_logps": 0.0, "importance_sampling_ratio": 0.0,
                    "tool_mask": 1}  # right-padded
-ROW_KEYS = {"advantages"}
+ROW_KEYS = {"advantages", "old_logps"}  # one value per completion (old_logps: RLOO's sequence log-probability)
 
 
 def informative_groups(rewards: torch.Tensor, weights: torch.Tensor, group: int, tolerance: float) -> torch.Tensor:
@@ -69,8 +67,9 @@ def merge_rows(parts: list, pad_token_id: int) -> dict:
     return merged
 
 
-class DynamicSamplingGRPOTrainer(ResumableGRPOTrainer):
-    """GRPOTrainer whose training batches hold only groups with a reward spread, while max_rounds allows."""
+class DynamicSamplingMixin:
+    """Mixin before GRPOTrainer or RLOOTrainer: training batches hold only groups with a reward spread, while
+    max_rounds allows."""
 
     def __init__(self, *args, max_rounds: int, tolerance: float, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,6 +124,8 @@ class DynamicSamplingGRPOTrainer(ResumableGRPOTrainer):
             by_output.setdefault(id(output), (output, []))[1].extend(range(group * size, (group + 1) * size))
         parts = [(output, torch.tensor(rows)) for output, rows in by_output.values()]
         batch = merge_rows(parts, self.processing_class.pad_token_id)
+        if "num_items_in_batch" not in chosen[0][0]:  # RLOO averages over completions: it counts no tokens
+            return batch
         loss_mask = batch["completion_mask"] * batch.get("tool_mask", 1)
         batch["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
         return batch

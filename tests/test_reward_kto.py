@@ -14,9 +14,11 @@ from fai_rl.training.pipeline import train
 def reward_run(tmp_path_factory):
     """algorithm=reward on tiny_prefs with its tuned demo settings, saved where run:tiny-rm finds it."""
     tmp = tmp_path_factory.mktemp("reward")
-    run = make_run(["algorithm=reward", "training.logging_steps=50",
-                    f"training.output_dir={tmp}/models/tiny-rm/1"], tmp)
-    return run, train(run), tmp
+    run = make_run(["algorithm=reward", "training.logging_steps=50"], tmp)
+    summary = train(run)
+    (tmp / "models" / "tiny-rm").mkdir(parents=True)
+    (tmp / "models" / "tiny-rm" / "1").symlink_to(run.training.output_dir)  # where run:tiny-rm looks
+    return run, summary, tmp
 
 
 def test_reward_model_learns_held_out_preferences(reward_run):

@@ -8,10 +8,10 @@ import pkgutil
 from functools import lru_cache
 from types import ModuleType
 
-from fai_rl.algorithms._contract import Algorithm, GenerationServer, MemoryProfile, contract_problems
+from fai_rl.algorithms._contract import Algorithm, GenerationServer, MemoryProfile, contract_problems, model_head
 from fai_rl.errors import ConfigError
 
-__all__ = ["Algorithm", "GenerationServer", "MemoryProfile", "available", "contract_problems", "load"]
+__all__ = ["Algorithm", "GenerationServer", "MemoryProfile", "available", "contract_problems", "load", "model_head"]
 
 
 @lru_cache(maxsize=None)

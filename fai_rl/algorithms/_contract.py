@@ -5,7 +5,7 @@ conf/algorithm/ (docs/algorithms.md walks through one). Its top level is light (
 `Settings`, `check`, `examples_per_row`, `memory_profile` and `generation_server` while it validates and plans a
 run, before anything heavy loads; the functions that train and evaluate import TRL inside. Shared code asks the
 algorithm what it needs to know (what it keeps in memory, whether it needs a server, which metric is its objective,
-which logged metric is its training reward) and never checks an algorithm's name. `fai_rl.algorithms.load` checks
+which logged metric is its training reward, which model head it trains) and never checks an algorithm's name. `fai_rl.algorithms.load` checks
 an algorithm against this contract, and tests check every one.
 """
 from __future__ import annotations
@@ -84,6 +84,14 @@ class Algorithm(Protocol):
 
 
 ATTRIBUTES = {"Settings": (type,), "OBJECTIVE": (str,), "HEADLINE": (list,), "TRAIN_REWARD": (str, type(None))}
+# Optional: what model the algorithm trains. MODEL_HEAD = "sequence_classification" loads the policy with a fresh
+# one-output score head (AutoModelForSequenceClassification, num_labels=1: a reward model); absent: a causal LM.
+MODEL_HEADS = ("causal_lm", "sequence_classification")
+
+
+def model_head(module: ModuleType) -> str:
+    """The head algorithm `module` trains and evaluates: its MODEL_HEAD, or causal_lm."""
+    return getattr(module, "MODEL_HEAD", MODEL_HEADS[0])
 FUNCTIONS = [name for name, value in vars(Algorithm).items() if inspect.isfunction(value) and not name.startswith("_")]
 
 
@@ -101,6 +109,8 @@ def contract_problems(module: ModuleType) -> list:
     for name, kinds in ATTRIBUTES.items():
         if not hasattr(module, name) or not isinstance(getattr(module, name), kinds):
             problems.append(f"{name} must be a {' or '.join(k.__name__ for k in kinds)}")
+    if model_head(module) not in MODEL_HEADS:
+        problems.append(f"MODEL_HEAD must be one of {', '.join(MODEL_HEADS)}")
     settings = getattr(module, "Settings", None)
     if isinstance(settings, type) and not _extends_settings_base(settings):
         problems.append("Settings must be a dataclass extending fai_rl.config.schema.AlgorithmConfig")

@@ -90,6 +90,8 @@ class DatasetSpec:
     messages_column: str = setting("messages", "SFT data: column holding chat conversations; the last assistant "
                                                "turn is learned.")
     text_column: str = setting("text", "SFT data: column holding plain text, learned token by token.")
+    label_column: str = setting("label", "Unpaired preference data (KTO): column saying whether the completion "
+                                         "(completion_column) is desirable, true or false.")
     max_samples: Optional[int] = setting(None, "Keep only the first N rows of this dataset (> 0); null: all rows.")
     dataset_columns: Optional[List[str]] = setting(None, "Keep only these columns of the dataset (each must "
                                                          "exist); null: all.")

@@ -98,10 +98,23 @@ def estimate_for(run: RunConfig, shape: Shape) -> Estimate:
     profile = algorithms.load(run.algorithm.trainer).memory_profile(run)
     reference = profile.reference_model and not m.lora.enabled  # LoRA: the base model is the reference
     est.device["reference"] = frozen_weights / (n if stage == 3 else 1) if reference else 0
+    est.device["reward models"] = reward_model_weights(run)
     est.device["activations"] = activations(run, profile, shape, 2 if mixed or w == 2 or quantized else 4)
     est.device["runtime"] = CUDA_RUNTIME if h.device == "cuda" else CPU_RUNTIME
     est.vllm_share = profile.vllm_share
     return est
+
+
+def reward_model_weights(run: RunConfig) -> int:
+    """Bytes of the learned reward models in algorithm.rewards (reward_model:...), each held whole on every rank;
+    one whose shape cannot be known here (an uncached hub id) counts 0."""
+    from fai_rl.rewards import reward_entries  # light: checks paths, imports no torch
+
+    total = 0
+    for location in reward_entries(getattr(run.algorithm, "rewards", None) or []):
+        shape = model_shape(location)
+        total += shape.parameters * shape.dtype_bytes if shape else 0
+    return total
 
 
 def activations(run: RunConfig, profile: MemoryProfile, shape: Shape, a: int) -> int:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, BitsAndBytesConfig
 
 from fai_rl.config.paths import BUILTIN_PREFIX, check_model_name
 from fai_rl.config.schema import HardwareConfig, ModelConfig
@@ -69,14 +69,21 @@ def load_tokenizer(mcfg: ModelConfig, path: str | None = None):
     return tok
 
 
-def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = None):
-    """The causal LM; a saved LoRA adapter folder loads its base model with the adapter on top, trainable."""
+def load_model(mcfg: ModelConfig, hardware: HardwareConfig, path: str | None = None, head: str = "causal_lm"):
+    """The causal LM, or with head=sequence_classification the model with a one-output score head (a reward model;
+    a fresh head when the folder holds a causal LM); a saved LoRA adapter folder loads its base model with the
+    adapter on top, trainable."""
     path = path or resolve_model_path(mcfg.base_model_name)
     weights = adapter_base_model(path) if is_adapter_folder(path) else path
+    scorer = head == "sequence_classification"
+    auto, extra = (AutoModelForSequenceClassification, {"num_labels": 1}) if scorer else (AutoModelForCausalLM, {})
     try:
-        model = AutoModelForCausalLM.from_pretrained(weights, **model_kwargs(mcfg, hardware), **hub_kwargs(weights))
+        model = auto.from_pretrained(weights, **extra, **model_kwargs(mcfg, hardware), **hub_kwargs(weights))
     except OSError as err:
         raise load_error(mcfg, weights, "the model", err)
+    if scorer and model.config.pad_token_id is None:  # the score is read at the last token before the padding
+        eos = model.config.eos_token_id
+        model.config.pad_token_id = eos[0] if isinstance(eos, list) else eos
     return load_adapter(model, path) if is_adapter_folder(path) else model
 
 RUN_CONFIG_FILE = "fai_rl_config.yaml"  # the resolved run config, saved beside every trained model

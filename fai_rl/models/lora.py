@@ -19,14 +19,15 @@ def adapter_base_model(path: str) -> str:
     return json.loads((Path(path) / "adapter_config.json").read_text())["base_model_name_or_path"]
 
 
-def peft_config(lora: LoraConfig):
-    """A peft LoraConfig for a fresh adapter (None when LoRA is off)."""
+def peft_config(lora: LoraConfig, head: str = "causal_lm"):
+    """A peft LoraConfig for a fresh adapter (None when LoRA is off); a sequence-classification model also trains
+    its score head (peft's SEQ_CLS task)."""
     if not lora.enabled:
         return None
     targets = lora.target_modules
     target = "all-linear" if targets == ["all-linear"] else list(targets)
     return PeftLoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=target,
-                          bias=lora.bias, task_type="CAUSAL_LM")
+                          bias=lora.bias, task_type="SEQ_CLS" if head == "sequence_classification" else "CAUSAL_LM")
 
 
 def load_adapter(base_model, path: str):

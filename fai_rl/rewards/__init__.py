@@ -2,6 +2,8 @@
 
 `algorithm.rewards` is a list; each entry is a name or path (`accuracy`, `mypkg.rewards.score`) or a mapping
 `{_target_: name-or-path, weight: 0.5, <keyword>: <value>, ...}` whose other keys are bound as keyword arguments.
+`reward_model:<folder | hub id | run:NAME>` scores with a learned reward model (fai_rl.rewards.reward_model; its
+mapping form takes batch_size and max_length).
 Resolving imports the callable, so a reward that cannot be imported fails while the config is validated. Each
 resolved reward is guarded (fai_rl.rewards.guarded): an exception, a hang past the entry's `timeout_s`, a wrong
 number of values or a non-number stops the run with one line naming it; `parallel: N` spreads it over N processes.
@@ -18,6 +20,7 @@ from typing import Any, Callable
 from fai_rl.errors import ConfigError
 from fai_rl.rewards.builtin import BUILTIN
 from fai_rl.rewards.guarded import GuardedReward
+from fai_rl.rewards.reward_model import is_reward_model, reward_model
 
 
 @dataclass
@@ -109,8 +112,11 @@ def resolve(entries: list, where: str = "algorithm.rewards") -> list:
     for i, entry in enumerate(entries):
         target, weight, kwargs = _split_entry(entry, f"{where}.{i}")
         guard = _guard_settings(kwargs, f"{where}.{i}")
-        fn = _load(target, f"{where}.{i}")
-        _check_signature(fn, target, kwargs, f"{where}.{i}")
+        if is_reward_model(target):  # a learned reward: its settings go to the scorer, not bound as arguments
+            fn, kwargs = reward_model(target, kwargs, f"{where}.{i}"), {}
+        else:
+            fn = _load(target, f"{where}.{i}")
+            _check_signature(fn, target, kwargs, f"{where}.{i}")
         base = target if target in BUILTIN else getattr(fn, "__name__", target.rsplit(".", 1)[-1])
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}_{seen[base]}"
@@ -118,3 +124,13 @@ def resolve(entries: list, where: str = "algorithm.rewards") -> list:
         rewards.append(Reward(name, weight, GuardedReward(name, bound, **guard),
                               tuple(getattr(fn, "required_columns", ()))))
     return rewards
+
+
+def reward_entries(entries: list, where: str = "algorithm.rewards") -> list:
+    """The model locations of the learned rewards (reward_model:...) among `entries`, checked."""
+    found = []
+    for i, entry in enumerate(entries):
+        target = entry if isinstance(entry, str) else entry.get("_target_", "") if isinstance(entry, dict) else ""
+        if is_reward_model(str(target)):
+            found.append(reward_model(str(target), {}, f"{where}.{i}").path)
+    return found

@@ -17,7 +17,7 @@ def evaluate_saved(run) -> dict:
     tokenizer = load_tokenizer(run.model, path)
     train_ds, eval_ds = module.load_data(run, tokenizer)
     dataset = eval_ds if eval_ds is not None else train_ds
-    model = load_model(run.model, run.hardware, path)
+    model = load_model(run.model, run.hardware, path, algorithms.model_head(module))
     with tempfile.TemporaryDirectory() as scratch:  # a trainer built only to evaluate writes nothing that stays
         args = dict(common_args(run), output_dir=scratch, report_to=[])
         metrics = module.evaluate_model(run, model, tokenizer, dataset, model_path=path, args=args)

@@ -114,7 +114,7 @@ def prepare(run: RunConfig) -> Inputs:
 
 def build(run: RunConfig, inputs: Inputs, callbacks: RunCallbacks):
     with sharded_loading(run):  # ZeRO-3: each rank holds only its shard from the start
-        model, peft_config = load_policy(run, inputs.model_path)
+        model, peft_config = load_policy(run, inputs.model_path, algorithms.model_head(inputs.module))
     log.info("model loaded: %s", held_parameters(model))
     log.info("%s: %d training rows, %s eval rows; %s", run.algorithm.name, len(inputs.train_ds),
              len(inputs.eval_ds) if inputs.eval_ds else 0, batch_line(run))
@@ -126,14 +126,15 @@ def build(run: RunConfig, inputs: Inputs, callbacks: RunCallbacks):
     return trainer
 
 
-def load_policy(run: RunConfig, model_path: str):
-    """The model to train and the peft config for a fresh LoRA adapter (None when off or continuing one)."""
-    model = load_model(run.model, run.hardware, model_path)
+def load_policy(run: RunConfig, model_path: str, head: str = "causal_lm"):
+    """The model to train (with the algorithm's head) and the peft config for a fresh LoRA adapter (None when off or
+    continuing one)."""
+    model = load_model(run.model, run.hardware, model_path, head)
     log.info(apply_kernels(model, kernel_plan(run)))
     if run.model.load_in_4bit or run.model.load_in_8bit:
         model = lora.prepare_quantized(model, run.training.gradient_checkpointing)
     fresh_adapter = run.model.lora.enabled and not lora.is_adapter_folder(model_path)
-    return model, lora.peft_config(run.model.lora) if fresh_adapter else None
+    return model, lora.peft_config(run.model.lora, head) if fresh_adapter else None
 
 
 def fit(run: RunConfig, inputs: Inputs, trainer, callbacks: RunCallbacks, plotter) -> Fitted:

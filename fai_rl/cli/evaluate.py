@@ -1,7 +1,7 @@
 """`fai-rl-eval`: evaluate a saved model on the eval split of the composed data, write eval.json, print a table.
 
     fai-rl-eval model.base_model_name=models/fai-rl-dpo/<time> [data=...] [evaluation.reference_model=...]
-    fai-rl-eval --recipe recipes/evaluation/mmlu/llama3_3B.yaml [evaluation.KEY=VALUE ...]   (FAI-RL's recipes:
+    fai-rl-eval --recipe examples/inference_recipes/tiny_gsm8k_eval.yaml [evaluation.KEY=VALUE ...]  (FAI-RL recipes:
         MMLU, GSM8K; one model, several checkpoints or an API model; fai_rl/cli/inference.py)
 Preference data: reward accuracy and margin against the reference, and policy preference. Prompt data: the
 algorithm's reward functions on greedy generations.

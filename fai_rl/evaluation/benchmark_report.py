@@ -67,7 +67,7 @@ def plot(rows: list, key: str, path: Path, title: str) -> Path:
     ax = fig.subplots()
     ax.plot(range(len(names)), [overall[n] for n in names], marker="o", linewidth=1.6, color="C0")
     ax.set_xticks(range(len(names)), names, rotation=30 if len(names) > 4 else 0, fontsize=8)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(-0.03, 1.03)
     ax.set_ylabel("accuracy")
     ax.set_title(title)
     ax.grid(alpha=0.3)

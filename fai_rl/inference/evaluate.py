@@ -7,7 +7,7 @@ from fai_rl.inference.run import failed_rows, run_inference, write_csv
 
 def run_evaluation(recipe) -> int:
     """The exit code: 0, or 1 when some requests failed (scored as wrong; a rerun asks them again)."""
-    table, names = run_inference(recipe)
+    table, names = run_inference(recipe, write=False)
     score_table(recipe, table, names)
     write_csv(table, recipe.output_file)
     rows = summary_rows(recipe, table, names)

@@ -2,6 +2,8 @@
 dataset_columns, sent as one user message (every chat template and API accepts that)."""
 from __future__ import annotations
 
+import datasets
+
 from fai_rl.config.schema import DatasetSpec
 from fai_rl.data.loading import load_spec
 from fai_rl.errors import ConfigError
@@ -20,6 +22,7 @@ def load_rows(recipe) -> list:
     """The dataset's rows (dicts of the kept columns); a missing column or an empty dataset is a ConfigError."""
     spec = DatasetSpec(name=recipe.dataset_name, subset=recipe.dataset_subset, split=recipe.dataset_split,
                        max_samples=recipe.max_samples)
+    datasets.disable_progress_bars()  # a config error stays one line
     ds = load_spec(spec)
     needed = {c: "dataset_columns" for c in recipe.dataset_columns}
     if recipe.ground_truth_column:

@@ -2,6 +2,7 @@
 asked again), written as a CSV with the input columns and a response column per model."""
 from __future__ import annotations
 
+import csv
 import sys
 from collections import Counter
 from pathlib import Path
@@ -57,8 +58,9 @@ def answer_all(recipe, rows: list, chats: list, journal: Journal, model: str, mo
     return results
 
 
-def run_inference(recipe) -> tuple:
-    """(the answers table, the model labels): written to recipe.output_file, failures counted on stderr."""
+def run_inference(recipe, write: bool = True) -> tuple:
+    """(the answers table, the model labels), written to recipe.output_file when `write`; failures counted on
+    stderr."""
     rows = prompts.load_rows(recipe)
     chats = [prompts.messages(recipe, row) for row in rows]
     journal = Journal(journal_path(recipe.output_file), settings_of(recipe))
@@ -74,13 +76,14 @@ def run_inference(recipe) -> tuple:
             failed = [e for e in errors if e]
             print(f"{name}: {len(failed)} of {len(rows)} rows failed (first: {failed[0]}); rerun to ask them again",
                   file=sys.stderr, flush=True)
-    write_csv(table, recipe.output_file)
+    if write:
+        write_csv(table, recipe.output_file)
     return table, names
 
 
 def write_csv(table, path: str) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
+    table.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)  # text quoted: a lone \r in an answer stays
     print(f"{len(table)} rows written to {path}", flush=True)
 
 

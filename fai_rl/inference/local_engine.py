@@ -16,12 +16,21 @@ def model_folder(reference: str) -> str:
     return newest_run_model(reference) if reference.startswith(RUN_PREFIX) else resolve_model_path(reference)
 
 
+def tokenizer_folder(path: str) -> str:
+    """A checkpoint saved without its tokenizer uses its run's (the folder above it)."""
+    folder = Path(path)
+    if folder.is_dir() and not (folder / "tokenizer_config.json").exists() and \
+            (folder.parent / "tokenizer_config.json").exists():
+        return str(folder.parent)
+    return path
+
+
 class LocalEngine:
     def __init__(self, reference: str, recipe):
         self.recipe = recipe
         path = model_folder(reference)
         config = ModelConfig(base_model_name=reference if not reference.startswith(RUN_PREFIX) else path)
-        self.tokenizer = load_tokenizer(config, path)
+        self.tokenizer = load_tokenizer(config, tokenizer_folder(path))
         self.model = load_model(config, HardwareConfig(), path).eval()
         if torch.cuda.is_available():
             self.model.to("cuda")

@@ -104,6 +104,7 @@ def test_mmlu_and_gsm8k_score_as_fai_rl_does():
 
 @pytest.fixture(scope="module")
 def tiny_chat():
+    pytest.importorskip("openai", reason="the API engine's client: pip install 'fai-rl[api]' (the dev extra has it)")
     return TinyChatModel()
 
 

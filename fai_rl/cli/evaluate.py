@@ -1,12 +1,15 @@
 """`fai-rl-eval`: evaluate a saved model on the eval split of the composed data, write eval.json, print a table.
 
     fai-rl-eval model.base_model_name=models/fai-rl-dpo/<time> [data=...] [evaluation.reference_model=...]
+    fai-rl-eval --recipe examples/inference_recipes/tiny_gsm8k_eval.yaml [evaluation.KEY=VALUE ...]  (FAI-RL recipes:
+        MMLU, GSM8K; one model, several checkpoints or an API model; fai_rl/cli/inference.py)
 Preference data: reward accuracy and margin against the reference, and policy preference. Prompt data: the
 algorithm's reward functions on greedy generations.
 """
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -43,7 +46,14 @@ def task(cfg: DictConfig):
     return metrics.get(algorithms.load(run.algorithm.trainer).OBJECTIVE)
 
 
+RECIPE_OPTIONS = ("--recipe", "--config")
+
+
 def main() -> None:
+    if any(arg.split("=")[0] in RECIPE_OPTIONS for arg in sys.argv[1:]):
+        from fai_rl.cli.inference import evaluation_main  # the recipe path: argparse, not Hydra
+
+        sys.exit(evaluation_main(PROG))
     run_hydra(task, PROG, usage=__doc__.strip(), sections=SECTIONS)
 
 

@@ -17,11 +17,12 @@ def render(prompt, tokenizer, chat: bool) -> str:
 
 
 def generate(model, tokenizer, texts: list, max_new_tokens: int, batch_size: int, temperature: float,
-             progress: bool = True, after_batch=None) -> list:
-    """Completions of `texts`, `batch_size` at a time; `after_batch()`, when given, is called after each batch."""
+             progress: bool = True, after_batch=None, top_p: float = 1.0) -> list:
+    """Completions of `texts`, `batch_size` at a time (temperature 0: greedy; else sampled, nucleus `top_p`);
+    `after_batch()`, when given, is called after each batch."""
     tokenizer.padding_side = "left"
     outputs = []
-    sampling = dict(do_sample=True, temperature=temperature) if temperature > 0 else dict(do_sample=False)
+    sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False)
     for start in tqdm(range(0, len(texts), batch_size), disable=not progress, desc="generating"):
         batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
                           add_special_tokens=False).to(model.device)

@@ -95,7 +95,13 @@ def test_three_checkpoints_on_mmlu_print_accuracy_per_checkpoint_and_plot_it(che
 def test_mmlu_and_gsm8k_score_as_fai_rl_does():
     assert score("mmlu", 'I think {"answer": "C"}', 2) == ("C", True)
     assert score("mmlu", '```json\n{"answer": "b"}\n```', 2) == ("B", False)
-    assert score("mmlu", "The answer is C", 2) == (None, False)  # not JSON: no answer read, scored wrong
+    # FAI-RL's readings when the response is not its JSON: phrasings, then the first character
+    assert score("mmlu", "The answer is C", 2) == ("C", True)
+    assert score("mmlu", "Answer: d", 3) == ("D", True)
+    assert score("mmlu", "I'd say option B is the best choice", 1) == ("B", True)
+    assert score("mmlu", "the correct answer should be A.", 0) == ("A", True)
+    assert score("mmlu", "B, because it is", 2) == ("B", False)
+    assert score("mmlu", "no idea", 2) == (None, False)  # 'N' is no choice letter: nothing read, scored wrong
     assert score("mmlu", None, 0) == (None, False)  # a failed request
     assert score("gsm8k", "She pays 3 + 4 = 7 dollars, so 1,234 in all.", "3+4=7 ...\n#### 1234")[1]
     assert score("gsm8k", "\\boxed{\\frac{1}{2}}", "#### 0.5")[1]

@@ -8,10 +8,10 @@ import pkgutil
 from functools import lru_cache
 from types import ModuleType
 
-from fai_rl.algorithms._contract import Algorithm, GenerationServer, MemoryProfile, contract_problems
+from fai_rl.algorithms._contract import Algorithm, GenerationServer, MemoryProfile, contract_problems, image_text
 from fai_rl.errors import ConfigError
 
-__all__ = ["Algorithm", "GenerationServer", "MemoryProfile", "available", "contract_problems", "load"]
+__all__ = ["Algorithm", "GenerationServer", "MemoryProfile", "available", "contract_problems", "image_text", "load"]
 
 
 @lru_cache(maxsize=None)

@@ -53,6 +53,7 @@ class Algorithm(Protocol):
     OBJECTIVE: str  # the summary metric a sweep optimises by default (e.g. eval_rewards/accuracies)
     HEADLINE: list  # metrics printed before -> after at the end of a run
     TRAIN_REWARD: Optional[str]  # the logged mean training reward the reward-hacking alarm watches; None: no reward
+    # optional: IMAGE_TEXT = True loads the model's processor (as `tokenizer`) and its image-text model (sft_vlm)
 
     def check(self, run: RunConfig) -> None:
         """Cross-field rules, raising ConfigError naming the field; never changes `run`."""
@@ -85,6 +86,11 @@ class Algorithm(Protocol):
 
 ATTRIBUTES = {"Settings": (type,), "OBJECTIVE": (str,), "HEADLINE": (list,), "TRAIN_REWARD": (str, type(None))}
 FUNCTIONS = [name for name, value in vars(Algorithm).items() if inspect.isfunction(value) and not name.startswith("_")]
+
+
+def image_text(module: ModuleType) -> bool:
+    """Whether the algorithm trains an image-text model (its optional IMAGE_TEXT, false when absent)."""
+    return bool(getattr(module, "IMAGE_TEXT", False))
 
 
 def _parameters(fn) -> list:

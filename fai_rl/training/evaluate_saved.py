@@ -14,10 +14,10 @@ def evaluate_saved(run) -> dict:
     datasets.disable_progress_bars()
     module = algorithms.load(run.algorithm.trainer)
     path = resolve_model_path(run.model.base_model_name, run.model.s3_endpoint_url, run.model.s3_region)
-    tokenizer = load_tokenizer(run.model, path)
+    tokenizer = load_tokenizer(run.model, path, algorithms.image_text(module))
     train_ds, eval_ds = module.load_data(run, tokenizer)
     dataset = eval_ds if eval_ds is not None else train_ds
-    model = load_model(run.model, run.hardware, path)
+    model = load_model(run.model, run.hardware, path, algorithms.image_text(module))
     with tempfile.TemporaryDirectory() as scratch:  # a trainer built only to evaluate writes nothing that stays
         args = dict(common_args(run), output_dir=scratch, report_to=[])
         metrics = module.evaluate_model(run, model, tokenizer, dataset, model_path=path, args=args)

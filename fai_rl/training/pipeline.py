@@ -30,7 +30,7 @@ from fai_rl.errors import RunFailed
 from fai_rl.models import lora
 from fai_rl.models.kernel_plan import kernel_plan
 from fai_rl.models.kernels import apply_kernels
-from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, resolve_model_path
+from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, resolve_model_path, text_tokenizer
 from fai_rl.storage.checkpoint_dirs import checkpoint_step
 from fai_rl.tracking.model_card import write_model_card
 from fai_rl.tracking.plot_process import CurvesPlotter
@@ -96,9 +96,10 @@ def prepare(run: RunConfig) -> Inputs:
     datasets.disable_progress_bars()
     set_seed(run.training.seed)
     model_path = resolve_model_path(run.model.base_model_name, run.model.s3_endpoint_url, run.model.s3_region)
-    tokenizer = load_tokenizer(run.model, model_path)
+    tokenizer = load_tokenizer(run.model, model_path, algorithms.image_text(module))  # image-text: the processor
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
-    warning = truncation_warning(train_ds, tokenizer, run.data.max_length) if is_main_process() else None
+    warning = truncation_warning(train_ds, text_tokenizer(tokenizer), run.data.max_length) if is_main_process() \
+        else None
     if warning:
         log.warning(warning)
     check_batch_fits(run, len(train_ds), module.examples_per_row(run.algorithm))
@@ -107,7 +108,7 @@ def prepare(run: RunConfig) -> Inputs:
 
 def build(run: RunConfig, inputs: Inputs, callbacks: RunCallbacks):
     with sharded_loading(run):  # ZeRO-3: each rank holds only its shard from the start
-        model, peft_config = load_policy(run, inputs.model_path)
+        model, peft_config = load_policy(run, inputs.model_path, algorithms.image_text(inputs.module))
     log.info("model loaded: %s", held_parameters(model))
     log.info("%s: %d training rows, %s eval rows; %s", run.algorithm.name, len(inputs.train_ds),
              len(inputs.eval_ds) if inputs.eval_ds else 0, batch_line(run))
@@ -119,9 +120,9 @@ def build(run: RunConfig, inputs: Inputs, callbacks: RunCallbacks):
     return trainer
 
 
-def load_policy(run: RunConfig, model_path: str):
+def load_policy(run: RunConfig, model_path: str, image_text: bool = False):
     """The model to train and the peft config for a fresh LoRA adapter (None when off or continuing one)."""
-    model = load_model(run.model, run.hardware, model_path)
+    model = load_model(run.model, run.hardware, model_path, image_text)
     log.info(apply_kernels(model, kernel_plan(run)))
     if run.model.load_in_4bit or run.model.load_in_8bit:
         model = lora.prepare_quantized(model, run.training.gradient_checkpointing)

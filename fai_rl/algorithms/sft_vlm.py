@@ -51,7 +51,12 @@ def examples_per_row(settings: Settings) -> int:
 
 
 def image_tokens(run) -> int:
-    """Vision-tower tokens of one row at most: data.max_image_pixels over the patch area, per image column."""
+    """Vision-tower tokens one row keeps for backward: none when model.freeze_vision_tower (nothing below the
+    language model needs gradients; the merged image tokens the language model reads count within data.max_length),
+    else data.max_image_pixels over the patch area per image column (an upper bound: the tower's layers are
+    counted as the language model's)."""
+    if run.model.freeze_vision_tower:
+        return 0
     from fai_rl.models.shape import known_shapes  # light: JSON only
 
     vision = known_shapes().get(run.model.base_model_name, {}).get("vision_config", {})
@@ -62,7 +67,8 @@ def image_tokens(run) -> int:
 
 
 def memory_profile(run) -> MemoryProfile:
-    """No reference model; a row is up to data.max_length tokens plus its images' vision tokens."""
+    """No reference model; a row is up to data.max_length tokens, plus its images' vision-tower tokens when the
+    tower trains."""
     return MemoryProfile(reference_model=False, tokens_per_row=run.data.max_length + image_tokens(run))
 
 

@@ -22,6 +22,7 @@ from fai_rl.config.schema import DataConfig
 from fai_rl.errors import ConfigError, MediaUnavailable
 from fai_rl.storage.remote import is_remote, open_url
 
+HTTP = ("http://", "https://")
 NOT_RETRIED = (400, 401, 403, 404, 410)  # the server's answer will not change
 
 
@@ -48,12 +49,12 @@ def _download(url: str, data: DataConfig, spec) -> bytes:
         if attempt:
             time.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
         try:
-            if is_remote(url):
-                fs, path = open_url(url, spec.s3_endpoint_url, spec.s3_region, "data.datasets[].image_columns")
-                with fs.open(path, "rb") as f:
-                    return f.read()
-            with urllib.request.urlopen(url, timeout=data.image_fetch_timeout) as answer:
-                return answer.read()
+            if url.startswith(HTTP):
+                with urllib.request.urlopen(url, timeout=data.image_fetch_timeout) as answer:
+                    return answer.read()
+            fs, path = open_url(url, spec.s3_endpoint_url, spec.s3_region, "data.datasets[].image_columns")
+            with fs.open(path, "rb") as f:
+                return f.read()
         except urllib.error.HTTPError as err:
             last = f"HTTP {err.code}"
             if err.code in NOT_RETRIED:
@@ -84,7 +85,7 @@ def _raw(cell, data: DataConfig, spec) -> tuple:
     if not isinstance(cell, str) or not cell.strip():
         raise OSError(f"the cell holds {type(cell).__name__} {str(cell)[:40]!r}, not a URL, path or image bytes")
     cell = cell.strip()
-    if cell.startswith(("http://", "https://")) or is_remote(cell):
+    if cell.startswith(HTTP) or is_remote(cell):
         return fetched(cell, data, spec), cell
     path = Path(cell).expanduser()
     if not path.is_absolute() and not path.exists() and Path(spec.name).parent.joinpath(path).exists():

@@ -61,9 +61,13 @@ def _download(url: str, data: DataConfig, spec) -> bytes:
                 break
         except ConfigError:
             raise
+        except (FileNotFoundError, PermissionError) as err:  # the store's answer will not change either
+            last = f"{type(err).__name__}: {err}".splitlines()[0]
+            break
         except Exception as err:  # noqa: BLE001 - timeouts, refused connections, every storage client's own kinds
             last = f"{type(err).__name__}: {err}".splitlines()[0]
-    raise OSError(f"{last} (after {attempt + 1} tries, data.image_fetch_timeout={data.image_fetch_timeout}s)")
+    tries = f"{attempt + 1} tries" if attempt else "1 try"
+    raise OSError(f"{last} (after {tries}, data.image_fetch_timeout={data.image_fetch_timeout}s)")
 
 
 def fetched(url: str, data: DataConfig, spec) -> bytes:

@@ -78,6 +78,11 @@ def load_tokenizer(mcfg: ModelConfig, path: str | None = None, image_text: bool 
         loaded = auto.from_pretrained(path, trust_remote_code=mcfg.trust_remote_code, **hub_kwargs(path))
     except OSError as err:
         raise load_error(mcfg, path, "the processor" if image_text else "the tokenizer", err)
+    except (ImportError, ValueError) as err:  # e.g. a Qwen-VL processor's video part without torchvision
+        if not image_text:
+            raise
+        raise ConfigError(f"could not build the processor of model.base_model_name '{mcfg.base_model_name}': "
+                          f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}")
     tok = text_tokenizer(loaded)
     if image_text and tok is loaded:
         raise ConfigError(f"model.base_model_name '{mcfg.base_model_name}' has a tokenizer but no image processor: "

@@ -82,6 +82,10 @@ def fetched(url: str, data: DataConfig, spec) -> bytes:
 
 def _raw(cell, data: DataConfig, spec) -> tuple:
     """(bytes, where they came from) of one cell."""
+    if isinstance(cell, Image.Image):  # a hub dataset's Image column, decoded by datasets
+        out = io.BytesIO()
+        cell.save(out, format="PNG")
+        return out.getvalue(), "image"
     if isinstance(cell, dict):  # datasets' Image feature stored in parquet: {"bytes", "path"}
         cell = cell.get("bytes") or cell.get("path")
     if isinstance(cell, (bytes, bytearray)):

@@ -25,6 +25,11 @@ class ConfigError(RunStopped, ValueError):
     exit_code = 2
 
 
+class MediaUnavailable(ConfigError):
+    """An image a data row names cannot be fetched or decoded (data.media_errors: fail stops the run, skip leaves
+    the row out); the message names the file, the row and the URL."""
+
+
 class RunFailed(RunStopped, RuntimeError):
     """Training failed in a launched worker; the CLI prints the worker's error line and exits with code 1."""
 

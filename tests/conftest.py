@@ -42,9 +42,10 @@ def built_trainer(overrides, tmp_path: Path):
     run = make_run(overrides, tmp_path)
     module = algorithms.load(run.algorithm.trainer)
     path = resolve_model_path(run.model.base_model_name)
-    tokenizer = load_tokenizer(run.model, path)
+    head = algorithms.model_head(module)
+    tokenizer = load_tokenizer(run.model, path, head == "image_text")
     train_ds, _ = module.load_data(run, tokenizer)
-    return module.build_trainer(run, load_model(run.model, run.hardware, path), tokenizer, train_ds, None,
+    return module.build_trainer(run, load_model(run.model, run.hardware, path, head), tokenizer, train_ds, None,
                                 common_args(run))
 
 

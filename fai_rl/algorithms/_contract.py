@@ -53,6 +53,7 @@ class Algorithm(Protocol):
     OBJECTIVE: str  # the summary metric a sweep optimises by default (e.g. eval_rewards/accuracies)
     HEADLINE: list  # metrics printed before -> after at the end of a run
     TRAIN_REWARD: Optional[str]  # the logged mean training reward the reward-hacking alarm watches; None: no reward
+    # optional: MODEL_HEAD, the model it trains (MODEL_HEADS below; absent: causal_lm)
 
     def check(self, run: RunConfig) -> None:
         """Cross-field rules, raising ConfigError naming the field; never changes `run`."""
@@ -85,8 +86,9 @@ class Algorithm(Protocol):
 
 ATTRIBUTES = {"Settings": (type,), "OBJECTIVE": (str,), "HEADLINE": (list,), "TRAIN_REWARD": (str, type(None))}
 # Optional: what model the algorithm trains. MODEL_HEAD = "sequence_classification" loads the policy with a fresh
-# one-output score head (AutoModelForSequenceClassification, num_labels=1: a reward model); absent: a causal LM.
-MODEL_HEADS = ("causal_lm", "sequence_classification")
+# one-output score head (AutoModelForSequenceClassification, num_labels=1: a reward model); "image_text" loads the
+# model's processor (as `tokenizer`) and its image-text model (sft_vlm); absent: a causal LM.
+MODEL_HEADS = ("causal_lm", "sequence_classification", "image_text")
 
 
 def model_head(module: ModuleType) -> str:

@@ -68,6 +68,8 @@ class ModelConfig:
                                                    "the provider's default.")
     s3_region: Optional[str] = setting(None, "Object storage region for an s3:// base_model_name.")
     trust_remote_code: bool = setting(False, "Allow a hub model's own Python code to run.")
+    freeze_vision_tower: bool = setting(True, "Vision-language models (sft_vlm): keep the vision encoder's weights "
+                                              "fixed, training the projector and language model (FAI-RL's default).")
     lora: LoraConfig = section(LoraConfig, "LoRA / QLoRA adapters.")
 
 
@@ -98,6 +100,11 @@ class DatasetSpec:
     s3_endpoint_url: Optional[str] = setting(None, "Object storage endpoint for an s3:// name; null: the "
                                                    "provider's default.")
     s3_region: Optional[str] = setting(None, "Object storage region for an s3:// name.")
+    image_columns: List[str] = setting([], "sft_vlm: columns holding each row's image(s): an http(s) URL, a local "
+                                           "path, an s3:// URI or image bytes (parquet); a cell may hold a list. "
+                                           "[]: none.")
+    video_columns: List[str] = setting([], "sft_vlm: columns holding each row's video (URL, path or s3://); not "
+                                           "supported yet: a run naming one is refused. []: none.")
 
 
 @dataclass
@@ -121,6 +128,22 @@ class DataConfig:
                                                "null: none.")
     assistant_prompt: Optional[str] = setting(None, "SFT: the assistant turn, a {column} template (e.g. "
                                                     "\"{response}\"), learned; set with user_prompt. null: none.")
+    image_cache_dir: str = setting("data/vlm_image_cache", "sft_vlm: folder where fetched images are kept (shared "
+                                                           "by the ranks and by later runs).")
+    image_fetch_timeout: float = setting(15.0, "sft_vlm: seconds one image download may take (> 0).")
+    image_fetch_retries: int = setting(3, "sft_vlm: further tries of an image download that failed (>= 0).")
+    max_image_pixels: Optional[int] = setting(262144, "sft_vlm: larger images are scaled down to at most this many "
+                                                      "pixels, keeping their shape (> 0); null: as they are.")
+    media_errors: Literal["fail", "skip"] = setting("fail", "sft_vlm: a row whose image cannot be fetched or decoded "
+                                                            "fails the run (fail, naming file, row and URL) or is left "
+                                                            "out with a warning naming them (skip).")
+    video_cache_dir: str = setting("data/vlm_video_cache", "sft_vlm videos (not supported yet): accepted for "
+                                                           "FAI-RL recipes.")
+    video_fetch_timeout: float = setting(30.0, "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
+    video_fetch_retries: int = setting(3, "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
+    video_num_frames: int = setting(8, "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
+    video_fps: Optional[float] = setting(None, "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
+    video_backend: str = setting("pyav", "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
     prompt_template: Optional[str] = setting(None, "Prompt data: a template with {column} fields, e.g. "
                                                    "\"{prompt}\\nAnswer after ####.\", or fai_rl_math (FAI-RL's "
                                                    "math prompt: system prompt + one <think>/<answer> example, the "

@@ -17,7 +17,12 @@ BUNDLED = Path(__file__).resolve().parent / "bundled"
 
 
 def builtin_names() -> list:
-    return sorted(p.name for p in BUNDLED.iterdir() if p.is_dir() and any(p.glob("*.jsonl")))
+    return sorted(p.name for p in BUNDLED.iterdir() if p.is_dir() and _split_files(p))
+
+
+def _split_files(folder: Path) -> list:
+    """A bundled dataset's splits: <split>.jsonl, or <split>.parquet for one holding image bytes."""
+    return sorted(folder.glob("*.jsonl")) + sorted(folder.glob("*.parquet"))
 
 
 def _builtin_file(spec: DatasetSpec) -> Path:
@@ -25,9 +30,10 @@ def _builtin_file(spec: DatasetSpec) -> Path:
     if name not in builtin_names():
         raise ConfigError(f"unknown built-in dataset '{spec.name}'; valid: "
                           + ", ".join(BUILTIN_PREFIX + n for n in builtin_names()))
-    path = BUNDLED / name / f"{spec.split}.jsonl"
-    if not path.exists():
-        splits = sorted(p.stem for p in (BUNDLED / name).glob("*.jsonl"))
+    files = {p.stem: p for p in _split_files(BUNDLED / name)}
+    path = files.get(spec.split)
+    if path is None:
+        splits = sorted(files)
         raise ConfigError(f"built-in dataset '{spec.name}' has no split '{spec.split}'; valid: {', '.join(splits)}")
     return path
 
@@ -110,7 +116,8 @@ def load_spec(spec: DatasetSpec):
         if missing:
             raise ConfigError(f"dataset '{spec.name}' has no column(s) {', '.join(missing)} (dataset_columns); its "
                               f"columns are: {', '.join(ds.column_names)}")
-        ds = ds.select_columns(list(spec.dataset_columns))
+        media = [c for c in [*spec.image_columns, *spec.video_columns] if c not in spec.dataset_columns]
+        ds = ds.select_columns(list(spec.dataset_columns) + [c for c in media if c in ds.column_names])
     if spec.max_samples is not None and spec.max_samples < len(ds):
         ds = ds.select(range(spec.max_samples))
     return ds

@@ -84,7 +84,7 @@ def build(target: Path) -> None:
 def save_random_llama(tok, target: Path, dtype=None, device: str = "cpu", **config) -> int:
     """A random-init Llama (seed 0) with `tok`'s vocabulary and special tokens, shaped by the LlamaConfig fields
     in `config` (num_key_value_heads defaults to num_attention_heads), saved with `tok` at `target`; its
-    parameter count. The folder appears whole or not at all: concurrent builders (several ranks) race harmlessly."""
+    parameter count."""
     config = dict(config, vocab_size=len(tok))
     config.setdefault("num_key_value_heads", config["num_attention_heads"])
     llama = LlamaConfig(**config, tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
@@ -94,15 +94,21 @@ def save_random_llama(tok, target: Path, dtype=None, device: str = "cpu", **conf
         model = LlamaForCausalLM(llama)
     if dtype is not None:
         model = model.to(dtype)
+    save_whole(target, model, tok)
+    return sum(p.numel() for p in model.parameters())
+
+
+def save_whole(target: Path, model, processing) -> None:
+    """`model` and its tokenizer (or processor) saved at `target`; the folder appears whole or not at all, so
+    concurrent builders (several ranks) race harmlessly."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
         model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
+        processing.save_pretrained(tmp)
         os.rename(tmp, target)
     except OSError:
         if not (target / "config.json").exists():
             raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return sum(p.numel() for p in model.parameters())

@@ -14,7 +14,7 @@ def evaluate_saved(run) -> dict:
     datasets.disable_progress_bars()
     module = algorithms.load(run.algorithm.trainer)
     path = resolve_model_path(run.model.base_model_name, run.model.s3_endpoint_url, run.model.s3_region)
-    tokenizer = load_tokenizer(run.model, path)
+    tokenizer = load_tokenizer(run.model, path, algorithms.model_head(module) == "image_text")
     train_ds, eval_ds = module.load_data(run, tokenizer)
     dataset = eval_ds if eval_ds is not None else train_ds
     model = load_model(run.model, run.hardware, path, algorithms.model_head(module))

@@ -30,7 +30,7 @@ from fai_rl.errors import RunFailed
 from fai_rl.models import lora
 from fai_rl.models.kernel_plan import kernel_plan
 from fai_rl.models.kernels import apply_kernels
-from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, resolve_model_path
+from fai_rl.models.loading import RUN_CONFIG_FILE, load_model, load_tokenizer, resolve_model_path, text_tokenizer
 from fai_rl.storage.checkpoint_dirs import checkpoint_step
 from fai_rl.tracking.model_card import write_model_card
 from fai_rl.tracking.plot_process import CurvesPlotter
@@ -96,14 +96,14 @@ def prepare(run: RunConfig) -> Inputs:
     datasets.disable_progress_bars()
     set_seed(run.training.seed)
     model_path = resolve_model_path(run.model.base_model_name, run.model.s3_endpoint_url, run.model.s3_region)
-    tokenizer = load_tokenizer(run.model, model_path)
+    tokenizer = load_tokenizer(run.model, model_path, algorithms.model_head(module) == "image_text")  # image-text: the processor
     train_ds, eval_ds = module.load_data(run, tokenizer)  # data errors surface before the model loads
     if run.training.eval_split_ratio:
         held_out = train_ds.train_test_split(test_size=run.training.eval_split_ratio, seed=run.training.seed)
         train_ds, eval_ds = held_out["train"], held_out["test"]
         log.info("held out %d of the training rows as eval data (training.eval_split_ratio=%s)", len(eval_ds),
                  run.training.eval_split_ratio)
-    warning = truncation_warning(train_ds, tokenizer, run.data.max_length) if is_main_process() else None
+    warning = truncation_warning(train_ds, text_tokenizer(tokenizer), run.data.max_length) if is_main_process() else None
     if warning:
         log.warning(warning)
     check_batch_fits(run, len(train_ds), module.examples_per_row(run.algorithm))

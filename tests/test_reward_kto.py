@@ -49,11 +49,11 @@ def test_grpo_learns_from_the_reward_model(reward_run, monkeypatch):
     _, _, tmp = reward_run
     monkeypatch.chdir(tmp)  # run:NAME is looked up under ./models/
     run = make_run(["algorithm=grpo", "algorithm.rewards=[{_target_: 'reward_model:run:tiny-rm', batch_size: 16}]",
-                    "training.max_steps=20", "training.logging_steps=5"], tmp / "grpo")
+                    "training.max_steps=40", "training.logging_steps=5"], tmp / "grpo")
     summary = train(run)
     before, after = summary["eval_before"], summary["eval_after"]
     assert "eval_rewards/reward_model/mean" in after
-    assert after["eval_reward"] > before["eval_reward"]  # measured: -0.537 -> -0.491 in 20 steps (needs tuning)
+    assert after["eval_reward"] > before["eval_reward"] + 0.3  # measured: -0.537 -> +0.139 in 40 steps
 
 
 def test_reward_model_memory_is_in_the_estimate(reward_run, monkeypatch):

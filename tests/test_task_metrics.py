@@ -101,7 +101,8 @@ def test_a_gamed_reward_raises_the_alarm_and_stops_training(tmp_path, capsys):
     questions = [f"Mia has {a} pens and gets {b} more. How many pens?" for a in range(2, 10) for b in range(2, 6)]
     taught = write_jsonl(tmp_path / "sft.jsonl", [{"prompt": q, "completion": ANSWER} for q in questions])
     train(make_run(["algorithm=sft", f"data.datasets=[{{name: {taught}}}]", "data.eval_datasets=[]",
-                    "training.max_steps=30", "training.learning_rate=5e-3", *QUIET], tmp_path / "sft"))
+                    "training.max_steps=30", "training.learning_rate=5e-3", "algorithm.packing=false", *QUIET],  # the taught
+                   tmp_path / "sft"))  # model this scenario was built on: 30 steps of one padded row per example
     graded = write_jsonl(tmp_path / "math.jsonl", [{"prompt": q, "answer": ANSWER} for q in questions])
     held_out = write_jsonl(tmp_path / "held_out.jsonl", [{"prompt": q, "answer": ANSWER} for q in questions[-8:]])
     run = make_run(["algorithm=grpo", f"model.base_model_name={tmp_path / 'sft' / 'model'}",

@@ -147,13 +147,15 @@ def flops(algorithm: str, params: int, metrics: dict, steps: int, layers: int, h
 
 def job_argv(algorithm: str, side: str, extra: list, steps: int, data: dict, work: Path, dry: bool) -> list:
     fai, plain = job_settings(algorithm, steps, data[algorithm], dry)
+    if dry:  # CPU: no Liger, no continuous batching; the jobs run without them
+        extra = [] if "use_liger_kernel=true" in extra else \
+            [e for e in extra if not e.startswith(("training.kernels=liger", "algorithm.generation.backend"))]
     cwd = work / f"{algorithm}-{side.replace(' ', '-').replace('+', '-')}"
     cwd.mkdir(exist_ok=True)
     if side.startswith("plain"):
         return cwd, [sys.executable, str(REPO / "bench" / "plain_trl.py"), *plain, *extra, "--out",
                      str(cwd / "r.json"), "--model", str(work / "model"), "--device", "cpu" if dry else "cuda"]
     device = ["hardware=cpu"] if dry else ["hardware=gpu", "model.torch_dtype=bfloat16"]
-    extra = [e for e in extra if not (dry and e.startswith(("training.kernels=liger", "algorithm.generation.backend")))]
     return cwd, [sys.executable, "-m", "fai_rl", *device, f"model.base_model_name={work / 'model'}", *fai, *extra,
                  "training.progress_bar=false", f"hydra.run.dir={cwd / 'run'}", f"training.output_dir={cwd / 'model'}"]
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fai_rl.algorithms import sft
-from fai_rl.algorithms._contract import MemoryProfile
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
 
 OBJECTIVE = "eval_loss"  # a sweep minimises it: held-out perplexity is exp(eval_loss)
@@ -33,17 +32,8 @@ def check(run) -> None:
     """Nothing beyond the shared rules: CPT reads the text column as it is."""
 
 
-def examples_per_row(settings: Settings) -> int:
-    return 1
-
-
-def memory_profile(run) -> MemoryProfile:
-    """No reference model; a row is a block of data.max_length tokens."""
-    return MemoryProfile(reference_model=False, tokens_per_row=run.data.max_length)
-
-
-def generation_server(run) -> None:
-    return None  # samples nothing
+# a row is one example, a block of data.max_length tokens, no reference model, nothing sampled: as SFT
+examples_per_row, memory_profile, generation_server = sft.examples_per_row, sft.memory_profile, sft.generation_server
 
 
 def recipe_keys(name: str) -> dict:

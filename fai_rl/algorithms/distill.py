@@ -12,9 +12,9 @@ import dataclasses
 from dataclasses import dataclass
 
 from fai_rl.algorithms._contract import MemoryProfile
+from fai_rl.algorithms._sampling.settings import check_prompt_fits
 from fai_rl.config.paths import BUILTIN_PREFIX, RUN_PREFIX, check_model_name, newest_run_model
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
-from fai_rl.data.templates import check_prompt_template
 from fai_rl.errors import ConfigError
 
 OBJECTIVE = "eval_loss"  # the divergence to the teacher on held-out prompts: a sweep minimises it
@@ -50,7 +50,7 @@ def teacher_path(teacher: str) -> str:
 
 
 def check(run) -> None:
-    a, d = run.algorithm, run.data
+    a = run.algorithm
     if not a.teacher or not a.teacher.strip():
         raise ConfigError("'algorithm.teacher' is empty; give the model to distil: a folder, a hub id or run:NAME")
     teacher_path(a.teacher)
@@ -61,13 +61,7 @@ def check(run) -> None:
         raise ConfigError(f"'algorithm.top_p' must be in (0, 1], got {a.top_p}")
     if not 0 <= a.beta <= 1:
         raise ConfigError(f"'algorithm.beta' must be in [0, 1] (0 forward KL, 1 reverse KL), got {a.beta}")
-    if d.max_prompt_length + a.max_completion_length > d.max_length:
-        raise ConfigError(
-            f"prompt plus completion, data.max_prompt_length + algorithm.max_completion_length = "
-            f"{d.max_prompt_length} + {a.max_completion_length} = {d.max_prompt_length + a.max_completion_length}, "
-            f"exceeds data.max_length ({d.max_length})")
-    if d.prompt_template is not None:
-        check_prompt_template(d.prompt_template)
+    check_prompt_fits(run)
 
 
 def examples_per_row(settings: Settings) -> int:

@@ -160,8 +160,9 @@ def evaluate(trainer) -> dict:
 HEADLINE = ["eval_rewards/accuracies", "eval_rewards/margins", "eval_policy_preference", "eval_loss"]
 
 
-def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
-    """fai-rl-eval on preference data: TRL's reward accuracy/margin against the reference, and policy preference."""
+def reference_for_eval(run, model_path: str) -> tuple:
+    """(name, model) of the reference a saved model is scored against in fai-rl-eval: evaluation.reference_model,
+    else the base model it was trained from (DPO, KTO)."""
     from fai_rl.models.loading import load_model, resolve_model_path, trained_from  # heavy (torch)
 
     reference = run.evaluation.reference_model or trained_from(model_path)
@@ -169,7 +170,12 @@ def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) 
         raise ConfigError(f"'{run.model.base_model_name}' does not record its base model; set "
                           "evaluation.reference_model to the reference policy (e.g. the model before training)")
     ref_cfg = dataclasses.replace(run.model, base_model_name=reference)
-    ref_model = load_model(ref_cfg, run.hardware, resolve_model_path(reference))
+    return reference, load_model(ref_cfg, run.hardware, resolve_model_path(reference))
+
+
+def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
+    """fai-rl-eval on preference data: TRL's reward accuracy/margin against the reference, and policy preference."""
+    reference, ref_model = reference_for_eval(run, model_path)
     trainer = _trainer(run, model, tokenizer, eval_ds, eval_ds, args, ref_model=ref_model)
     metrics = evaluate(trainer)
     metrics["reference_model"] = reference

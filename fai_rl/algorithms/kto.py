@@ -8,10 +8,10 @@ mean implicit reward (beta x log-ratio to the reference) of desirable completion
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from fai_rl.algorithms import dpo
 from fai_rl.algorithms._contract import MemoryProfile
 from fai_rl.config.schema import AlgorithmConfig, redefault, setting
 from fai_rl.errors import ConfigError
@@ -96,14 +96,7 @@ def evaluate(trainer) -> dict:
 
 def evaluate_model(run, model, tokenizer, eval_ds, model_path: str, args: dict) -> dict:
     """fai-rl-eval on unpaired or preference data: the reward margin against the reference it was trained from."""
-    from fai_rl.models.loading import load_model, resolve_model_path, trained_from  # heavy (torch)
-
-    reference = run.evaluation.reference_model or trained_from(model_path)
-    if reference is None:
-        raise ConfigError(f"'{run.model.base_model_name}' does not record its base model; set "
-                          "evaluation.reference_model to the reference policy (e.g. the model before training)")
-    ref_cfg = dataclasses.replace(run.model, base_model_name=reference)
-    ref_model = load_model(ref_cfg, run.hardware, resolve_model_path(reference))
+    reference, ref_model = dpo.reference_for_eval(run, model_path)
     metrics = evaluate(_trainer(run, model, tokenizer, eval_ds, eval_ds, args, ref_model=ref_model))
     metrics["reference_model"] = reference
     return metrics

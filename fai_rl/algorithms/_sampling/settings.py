@@ -96,13 +96,7 @@ def check_sampled(run) -> None:
         raise ConfigError(
             f"the eval batch, training.per_device_eval_batch_size x processes = {t.per_device_eval_batch_size} x "
             f"{run.world_size} = {eval_batch}, must be divisible by {group} ({a.num_generations})")
-    if d.max_prompt_length + a.max_completion_length > d.max_length:
-        raise ConfigError(
-            f"prompt plus completion, data.max_prompt_length + algorithm.max_completion_length = "
-            f"{d.max_prompt_length} + {a.max_completion_length} = {d.max_prompt_length + a.max_completion_length}, "
-            f"exceeds data.max_length ({d.max_length})")
-    if d.prompt_template is not None:
-        check_prompt_template(d.prompt_template)
+    check_prompt_fits(run)
     resolve(a.rewards)
 
 
@@ -149,3 +143,16 @@ def _check_dynamic_sampling(run, group: str) -> None:
     if local % a.num_generations:
         raise ConfigError(f"algorithm.dynamic_sampling needs whole groups on every process: {arithmetic} = {local} "
                           f"must be divisible by {group} ({a.num_generations})")
+
+
+def check_prompt_fits(run) -> None:
+    """The prompt budget plus the completion fits data.max_length, and data.prompt_template is a template (every
+    algorithm that samples completions from prompts)."""
+    a, d = run.algorithm, run.data
+    if d.max_prompt_length + a.max_completion_length > d.max_length:
+        raise ConfigError(
+            f"prompt plus completion, data.max_prompt_length + algorithm.max_completion_length = "
+            f"{d.max_prompt_length} + {a.max_completion_length} = {d.max_prompt_length + a.max_completion_length}, "
+            f"exceeds data.max_length ({d.max_length})")
+    if d.prompt_template is not None:
+        check_prompt_template(d.prompt_template)

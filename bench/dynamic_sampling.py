@@ -35,7 +35,8 @@ def variant_job(opts: Options, task: str, variant: str):
         seed = SEEDS[i % len(SEEDS)]
         job = opts.workdir / f"dynamic-sampling-{task}-{variant}-{seed}"
         job.mkdir(parents=True)
-        steps = [f"training.max_steps={SMOKE_STEPS}"] if opts.smoke else []
+        # smoke: a few steps, evaluated on 8 prompts (the figures are the full run's job, the flow is the smoke's)
+        steps = [f"training.max_steps={SMOKE_STEPS}", "+data.eval_datasets.0.max_samples=8"] if opts.smoke else []
         run_timed(fai_rl_argv(job, ["algorithm=grpo", f"data={task}", f"training.seed={seed}", *VARIANTS[variant],
                                     *steps]), job_env(opts), cwd=job)
         summary = read_json(job / "run" / "summary.json")

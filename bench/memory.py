@@ -20,12 +20,13 @@ ESTIMATE = re.compile(r"memory per rank ≈ ([\d.]+) GiB on \w+ \(([^)]*) GiB\)"
 def algorithms(opts: Options) -> dict:
     """The run arguments of each algorithm: sequences that fill data.max_length, so the estimate's full-length
     activations are what the run computes; GRPO with beta > 0, so a reference model is held."""
-    pairs = synthetic_pairs(opts.workdir / "memory-pairs.jsonl", 64, 48, 24)
+    rows = 16 if opts.smoke else 64  # smoke: the flow (one step of batch 8), not the peak over a whole run
+    pairs = synthetic_pairs(opts.workdir / "memory-pairs.jsonl", rows, 48, 24)
     return {
         "dpo": [f"data.datasets=[{{name: '{pairs}'}}]", "data.max_length=64", "data.max_prompt_length=40"],
         "grpo": ["algorithm=grpo", "algorithm.beta=0.04", "algorithm.max_completion_length=32",
                  "data.max_length=64", "data.max_prompt_length=32",
-                 "data.datasets=[{name: 'builtin:tiny_vowels', split: train, max_samples: 64}]"],
+                 f"data.datasets=[{{name: 'builtin:tiny_vowels', split: train, max_samples: {rows}}}]"],
     }
 
 

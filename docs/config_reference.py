@@ -6,6 +6,7 @@ its type, default and help, the value the default job uses where it differs, and
 from __future__ import annotations
 
 import argparse
+import functools
 import dataclasses
 import re
 import sys
@@ -195,6 +196,7 @@ def sections(job: DefaultJob):
     yield Section("top-level keys", "Keys outside the sections.", RunConfig, job.written, job.validated)
 
 
+@functools.lru_cache(maxsize=1)  # the shipped config does not change within a process
 def render() -> str:
     job = default_job()
     lines = [INTRO] + groups(job)

@@ -24,11 +24,16 @@ ALGORITHMS = {
     "grpo": ["algorithm=grpo"],
     "gspo": ["algorithm=gspo"],
     "sft": ["algorithm=sft"],
+    "reward": ["algorithm=reward"],
+    "kto": ["algorithm=kto"],
+    "rloo": ["algorithm=rloo"],
+    "distill": ["algorithm=distill"],  # with a teacher that differs from the student: the sft_teacher fixture
 }
-HARDWARE = ["cpu2_ddp", "cpu2_zero2", "cpu2_zero3"]
-# DPO and GRPO on every preset; GSPO (GRPO's code path, other settings) and SFT on DDP and ZeRO-3; ZeRO-1 once
-CASES = [(a, h) for a in ("dpo", "grpo") for h in HARDWARE] + [(a, h) for a in ("gspo", "sft") for h in
-                                                                  ("cpu2_ddp", "cpu2_zero3")] + [("dpo", "cpu2_zero1")]
+# DPO on every preset (ZeRO-1 only here); GRPO (generation under sharded weights) and SFT on DDP and ZeRO-3; GSPO
+# (GRPO's code path, other settings) and the other algorithms on DDP
+CASES = ([("dpo", h) for h in ("cpu2_ddp", "cpu2_zero1", "cpu2_zero2", "cpu2_zero3")]
+         + [(a, h) for a in ("grpo", "sft") for h in ("cpu2_ddp", "cpu2_zero3")]
+         + [(a, "cpu2_ddp") for a in ("gspo", "reward", "kto", "rloo", "distill")])
 STEPS = 3
 pytestmark = pytest.mark.slow
 
@@ -63,11 +68,27 @@ def base_parameter_count():
     return sum(p.numel() for p in model.parameters()), {k: v.clone() for k, v in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("algorithm,hardware", CASES, ids=[f"{a}-{h}" for a, h in CASES])
-def test_two_processes_train_and_save_a_full_model(algorithm, hardware, tmp_path, base_parameter_count):
-    from transformers import AutoModelForCausalLM
+@pytest.fixture(scope="module")
+def sft_teacher(tmp_path_factory):
+    """A teacher for distillation that is not the student's starting point (distilling builtin:tiny from itself
+    has nothing to learn: every gradient is zero)."""
+    from conftest import make_run
 
-    proc = run_cli(*ALGORITHMS[algorithm], f"hardware={hardware}", f"training.max_steps={STEPS}",
+    from fai_rl.training.pipeline import train
+
+    tmp = tmp_path_factory.mktemp("teacher")
+    run = make_run(["algorithm=sft", "training.max_steps=5", "training.learning_rate=3e-3", "data.eval_datasets=[]",
+                    "training.progress_bar=false"], tmp)
+    train(run)
+    return run.training.output_dir
+
+
+@pytest.mark.parametrize("algorithm,hardware", CASES, ids=[f"{a}-{h}" for a, h in CASES])
+def test_two_processes_train_and_save_a_full_model(algorithm, hardware, tmp_path, base_parameter_count, request):
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    extra = [f"algorithm.teacher={request.getfixturevalue('sft_teacher')}"] if algorithm == "distill" else []
+    proc = run_cli(*ALGORITHMS[algorithm], *extra, f"hardware={hardware}", f"training.max_steps={STEPS}",
                    "training.logging_steps=1", "training.per_device_train_batch_size=4", *_paths(tmp_path),
                    cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -82,8 +103,12 @@ def test_two_processes_train_and_save_a_full_model(algorithm, hardware, tmp_path
     assert len(list((tmp_path / "logs").glob("*.log"))) == 1
 
     count, base_state = base_parameter_count
-    model = AutoModelForCausalLM.from_pretrained(tmp_path / "model")  # one process, no DeepSpeed
-    assert sum(p.numel() for p in model.parameters()) == count
+    if algorithm == "reward":  # a scoring head in place of the language-model head
+        model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "model")
+        assert model.score.out_features == 1
+    else:
+        model = AutoModelForCausalLM.from_pretrained(tmp_path / "model")  # one process, no DeepSpeed
+        assert sum(p.numel() for p in model.parameters()) == count
     changed = [k for k, v in model.state_dict().items() if k in base_state and not v.equal(base_state[k])]
     assert changed, "the saved weights are the initial ones"
     if hardware == "cpu2_zero3":  # sharded while loading: rank 0 held about half of the values

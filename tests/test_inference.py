@@ -103,9 +103,35 @@ def test_mmlu_and_gsm8k_score_as_fai_rl_does():
     assert score("mmlu", "B, because it is", 2) == ("B", False)
     assert score("mmlu", "no idea", 2) == (None, False)  # 'N' is no choice letter: nothing read, scored wrong
     assert score("mmlu", None, 0) == (None, False)  # a failed request
-    assert score("gsm8k", "She pays 3 + 4 = 7 dollars, so 1,234 in all.", "3+4=7 ...\n#### 1234")[1]
-    assert score("gsm8k", "\\boxed{\\frac{1}{2}}", "#### 0.5")[1]
-    assert not score("gsm8k", "about 12", "#### 13")[1]
+
+
+# (response, ground truth, the answer FAI-RL's GSM8K scorer reads, whether it scores it right): read off FAI-RL's
+# evaluations/eval.py rule (the last number-like run, `,` `$` and one trailing `.` dropped, compared as text)
+GSM8K_AS_FAI_RL = [
+    ("So she has 42 left.\n#### 42", "#### 42", "42", True),
+    ("The answer is 1,234.", "3+4=7 ...\n#### 1234", "1234", True),
+    ("The answer is 1,234.", "#### 1,234", "1234", False),  # the ground truth keeps its comma
+    ("It costs $5.00", "#### 5", "5.00", False),  # text, not numbers
+    ("x is 72.0", "#### 72", "72.0", False),
+    ("The temperature is -3", "#### -3", "-3", True),
+    ("She eats 3/4 of it", "#### 0.75", "4", False),  # no fractions: the last number is 4
+    ("Total: 18.", "#### 18", "18", True),  # one trailing period dropped
+    ("Wait... 18...", "#### 18", "18..", False),  # only one
+    ("3 + 4 = 7 apples and 2 pears", "#### 7", "2", False),  # the last number, not the result
+    ("I do not know", "#### 1", None, False),
+    ("", "#### 1", None, False),
+    ("\\boxed{42}", "#### 42", "42", True),
+    ("\\boxed{\\frac{1}{2}}", "#### 0.5", "2", False),
+    ("costs $ 5", "####  5 ", "5", True),
+    ("see -.5 and 5-3", "#### -3", "-3", True),
+    ("1.5e3", "#### 3", "3", True),
+    ("$$", "#### 1", "", False),  # an empty reading: answered, wrong
+]
+
+
+@pytest.mark.parametrize("response,truth,read,right", GSM8K_AS_FAI_RL)
+def test_gsm8k_scores_as_fai_rl_scores(response, truth, read, right):
+    assert score("gsm8k", response, truth) == (read, right)
 
 
 @pytest.fixture(scope="module")

@@ -26,9 +26,13 @@ def batch_logprobs(model, pad_id: int, sequences: list) -> list:
         mask[row, longest - len(tokens):] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     device = model.device
+    inputs = dict(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device))
     with torch.no_grad():
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                       logits_to_keep=tail + 1).logits[:, -tail - 1:-1].float()
+        try:  # only the last positions' logits: a (batch, length, vocabulary) tensor would be large
+            logits = model(**inputs, logits_to_keep=tail + 1).logits
+        except TypeError:  # a remote-code model without logits_to_keep
+            logits = model(**inputs).logits
+    logits = logits[:, -tail - 1:-1].float()
     logprobs = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, -tail:].unsqueeze(-1).to(device)).squeeze(-1)
     wanted = torch.arange(tail).expand(len(sequences), tail) >= torch.tensor(
         [tail - len(x) for _, x in sequences]).unsqueeze(-1)

@@ -103,9 +103,35 @@ def test_mmlu_and_gsm8k_score_as_fai_rl_does():
     assert score("mmlu", "B, because it is", 2) == ("B", False)
     assert score("mmlu", "no idea", 2) == (None, False)  # 'N' is no choice letter: nothing read, scored wrong
     assert score("mmlu", None, 0) == (None, False)  # a failed request
-    assert score("gsm8k", "She pays 3 + 4 = 7 dollars, so 1,234 in all.", "3+4=7 ...\n#### 1234")[1]
-    assert score("gsm8k", "\\boxed{\\frac{1}{2}}", "#### 0.5")[1]
-    assert not score("gsm8k", "about 12", "#### 13")[1]
+
+
+# (response, ground truth, the answer FAI-RL's GSM8K scorer reads, whether it scores it right): read off FAI-RL's
+# evaluations/eval.py rule (the last number-like run, `,` `$` and one trailing `.` dropped, compared as text)
+GSM8K_AS_FAI_RL = [
+    ("So she has 42 left.\n#### 42", "#### 42", "42", True),
+    ("The answer is 1,234.", "3+4=7 ...\n#### 1234", "1234", True),
+    ("The answer is 1,234.", "#### 1,234", "1234", False),  # the ground truth keeps its comma
+    ("It costs $5.00", "#### 5", "5.00", False),  # text, not numbers
+    ("x is 72.0", "#### 72", "72.0", False),
+    ("The temperature is -3", "#### -3", "-3", True),
+    ("She eats 3/4 of it", "#### 0.75", "4", False),  # no fractions: the last number is 4
+    ("Total: 18.", "#### 18", "18", True),  # one trailing period dropped
+    ("Wait... 18...", "#### 18", "18..", False),  # only one
+    ("3 + 4 = 7 apples and 2 pears", "#### 7", "2", False),  # the last number, not the result
+    ("I do not know", "#### 1", None, False),
+    ("", "#### 1", None, False),
+    ("\\boxed{42}", "#### 42", "42", True),
+    ("\\boxed{\\frac{1}{2}}", "#### 0.5", "2", False),
+    ("costs $ 5", "####  5 ", "5", True),
+    ("see -.5 and 5-3", "#### -3", "-3", True),
+    ("1.5e3", "#### 3", "3", True),
+    ("$$", "#### 1", "", False),  # an empty reading: answered, wrong
+]
+
+
+@pytest.mark.parametrize("response,truth,read,right", GSM8K_AS_FAI_RL)
+def test_gsm8k_scores_as_fai_rl_scores(response, truth, read, right):
+    assert score("gsm8k", response, truth) == (read, right)
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +207,64 @@ def test_the_example_recipes_read(path):
     section = next(iter(yaml.safe_load(path.read_text())))
     recipe = inference_recipe.load(str(path), section)
     assert recipe.models and (section == "inference" or recipe.task in inference_recipe.TASKS)
+
+
+def reference_letter_logprobs(folder: str, prompt: str) -> list:
+    """log p(' A'), log p(' B'), ... after the chat-templated prompt, with transformers alone, one unpadded
+    sequence at a time (the check on fai-rl's batched, left-padded scoring)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer, model = AutoTokenizer.from_pretrained(folder), AutoModelForCausalLM.from_pretrained(folder).eval()
+    context = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                            add_generation_prompt=True)
+    start = len(tokenizer(context, add_special_tokens=False).input_ids)
+    scores = []
+    for letter in "ABCD":
+        ids = tokenizer(context + " " + letter, add_special_tokens=False, return_tensors="pt").input_ids
+        with torch.no_grad():
+            logprobs = model(ids).logits[0].log_softmax(-1)
+        scores.append(sum(logprobs[i - 1, ids[0, i]].item() for i in range(start, ids.shape[1])))
+    return scores
+
+
+def test_mmlu_by_loglikelihood_scores_each_choice_letter_per_checkpoint(checkpoints, tmp_path, capsys):
+    questions = ["Pick z.", "Which of these four letters comes last in the alphabet, after all the others?",
+                 "Is w a letter?", "Which one is x, the twenty-fourth letter?", "y?"]
+    data = write_jsonl(tmp_path / "mmlu.jsonl", [
+        {"question": q, "choices": ["w", "x", "y", "z"], "answer": i % 4, "subject": ("algebra", "biology")[i % 2]}
+        for i, q in enumerate(questions)])
+    recipe = write_recipe(tmp_path / "ll.yaml", "evaluation", model_paths=[checkpoints[0], checkpoints[2]],
+                          output_file=str(tmp_path / "ll.csv"), dataset_name=str(data), dataset_split="train",
+                          dataset_columns=["question", "choices"], ground_truth_column="answer",
+                          system_prompt="{question}\n{choices}\nAnswer:", mmlu_protocol="loglikelihood", batch_size=2)
+    assert evaluation_main("fai-rl-eval", ["--recipe", recipe]) == 0
+    out = capsys.readouterr().out
+    assert "| checkpoint-6 | biology | 2 |" in out and "| checkpoint-2 | all | 5 |" in out
+    rows = read_csv(tmp_path / "ll.csv")
+    assert "response_checkpoint-6" not in rows[0]  # nothing generated
+    for row, question in list(zip(rows, questions))[:2]:
+        expected = reference_letter_logprobs(checkpoints[2], f"{question}\nA. w\nB. x\nC. y\nD. z\nAnswer:")
+        scores = json.loads(row["choice_logprobs_checkpoint-6"])
+        assert scores == pytest.approx(expected, abs=1e-4)
+        assert row["predicted_checkpoint-6"] == "ABCD"[expected.index(max(expected))]
+    summary = json.loads((tmp_path / "ll_summary.json").read_text())
+    assert summary["mmlu_protocol"] == "loglikelihood"
+    for name in ("checkpoint-2", "checkpoint-6"):
+        right = [r[f"correct_{name}"] == "True" for r in rows]
+        overall = next(r for r in summary["results"] if r["checkpoint"] == name and r["subject"] == "all")
+        assert overall["accuracy"] == pytest.approx(sum(right) / 5) and overall["unanswered"] == 0
+    assert (tmp_path / "ll_accuracy.png").exists()
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"api_endpoint": "http://127.0.0.1:9/v1", "model": "tiny", "model_paths": None},
+     "'evaluation.mmlu_protocol: loglikelihood' needs a local model"),
+    ({"mmlu_protocol": "logprob"}, "'evaluation.mmlu_protocol' must be one of generative, loglikelihood"),
+    ({"task": "gsm8k"}, "scores MMLU's choices; the task is gsm8k"),
+])
+def test_loglikelihood_mmlu_refuses_api_models_and_other_tasks(change, message, tmp_path):
+    values = dict(model_paths=["builtin:tiny"], output_file="o.csv", dataset_name="d.jsonl", dataset_columns=["q"],
+                  ground_truth_column="answer", task="mmlu", mmlu_protocol="loglikelihood")
+    with pytest.raises(ConfigError, match=message):
+        inference_recipe.check({**values, **change}, "evaluation")

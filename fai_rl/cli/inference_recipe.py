@@ -18,6 +18,7 @@ from fai_rl.config.typed import did_you_mean
 from fai_rl.errors import ConfigError
 
 TASKS = ("mmlu", "gsm8k")  # evaluation tasks; chosen by `task:`, else from the dataset name
+MMLU_PROTOCOLS = ("generative", "loglikelihood")  # FAI-RL's JSON letter, or lm-eval's letter log-likelihood
 
 
 @dataclass
@@ -44,6 +45,7 @@ class InferenceRecipe:
     ground_truth_column: Optional[str] = None  # evaluation only
     # fai-rl's own
     task: Optional[str] = None  # evaluation: mmlu or gsm8k (default: from dataset_name)
+    mmlu_protocol: str = "generative"  # evaluation, MMLU: generative (FAI-RL's) or loglikelihood (local models)
     batch_size: int = 8  # local models: prompts per generate() call
     concurrency: int = 8  # API models: requests in flight
     max_retries: int = 3  # API models: the client's retries on rate limits and transient errors
@@ -104,6 +106,9 @@ def check(values: dict, section: str = "inference") -> InferenceRecipe:
     _check_template(recipe)
     if section == "evaluation":
         _check_evaluation(recipe)
+    elif recipe.mmlu_protocol != "generative":
+        raise ConfigError(f"'{recipe.key('mmlu_protocol')}' is an evaluation key (fai-rl-eval --recipe, under "
+                          "evaluation:); inference only generates")
     return recipe
 
 
@@ -155,3 +160,19 @@ def _check_evaluation(r: InferenceRecipe) -> None:
     if r.task not in TASKS:
         raise ConfigError(f"'{r.key('task')}' must be one of {', '.join(TASKS)} (it cannot be told from "
                           f"dataset_name '{r.dataset_name}'), got {r.task!r}")
+    _check_protocol(r)
+
+
+def _check_protocol(r: InferenceRecipe) -> None:
+    if r.mmlu_protocol not in MMLU_PROTOCOLS:
+        raise ConfigError(f"'{r.key('mmlu_protocol')}' must be one of {', '.join(MMLU_PROTOCOLS)}, got "
+                          f"{r.mmlu_protocol!r}")
+    if r.mmlu_protocol == "generative":
+        return
+    if r.task != "mmlu":
+        raise ConfigError(f"'{r.key('mmlu_protocol')}: loglikelihood' scores MMLU's choices; the task is {r.task} "
+                          "(use generative)")
+    if not (r.model_path or r.model_paths):
+        raise ConfigError(f"'{r.key('mmlu_protocol')}: loglikelihood' needs a local model ({r.key('model_path')} or "
+                          f"{r.key('model_paths')}): API models return no log-probabilities of a prompt's "
+                          "continuations; use mmlu_protocol: generative")

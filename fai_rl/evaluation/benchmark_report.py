@@ -83,8 +83,9 @@ def report_paths(output_file: str) -> dict:
 
 def write_report(recipe, rows: list, names: list) -> dict:
     paths = report_paths(recipe.output_file)
-    paths["json"].write_text(json.dumps({"task": recipe.task, "dataset": recipe.dataset_name, "results": rows},
-                                        indent=2) + "\n")
+    protocol = {"mmlu_protocol": recipe.mmlu_protocol} if recipe.task == "mmlu" else {}
+    paths["json"].write_text(json.dumps({"task": recipe.task, **protocol, "dataset": recipe.dataset_name,
+                                         "results": rows}, indent=2) + "\n")
     pd.DataFrame(rows).to_csv(paths["csv"], index=False)
     if len(names) > 1:
         plot(rows, recipe.checkpoint_column, paths["plot"], f"{recipe.task} accuracy ({recipe.dataset_name})")

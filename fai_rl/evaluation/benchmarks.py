@@ -1,11 +1,10 @@
 """Score answers as FAI-RL's evaluation scores them: MMLU asks for `{"answer": "<letter>"}`, reads the letter as FAI-RL
 does (its JSON, then "the answer is X"-style phrasings, then the first character) and compares it with the answer
-index; GSM8K compares the final number with the one after `####` (math-verify, as the rewards)."""
+index; GSM8K takes the response's last number as FAI-RL's scorer does (its evaluations/eval.py) and compares it as text
+with what follows `####` in the ground truth."""
 from __future__ import annotations
 
 import re
-
-from fai_rl.rewards.answers import answers_match, final_answer, reference_answer
 
 LETTERS = "ABCDEFGHIJ"
 _L = f"([{LETTERS}])"
@@ -41,8 +40,23 @@ def mmlu_truth(value) -> str:
     return LETTERS[int(text)] if text.isdigit() else text.upper()
 
 
+# FAI-RL's GSM8K number: the last run of 2+ of `$ 0-9 . ,` or of 1+ digits, either after an optional minus sign
+GSM8K_NUMBER = re.compile(r"-?(?:[$0-9.,]{2,}|[0-9]+)")
+
+
 def gsm8k_number(response) -> str | None:
-    return final_answer(str(response or ""))
+    """The answer FAI-RL reads from a GSM8K response: its last GSM8K_NUMBER without `,` and `$` and then without one
+    trailing `.` ('The answer is $1,234.' -> '1234'; '\\boxed{42}' -> '42'; '3/4' -> '4'); None when it has none."""
+    found = GSM8K_NUMBER.findall(str(response or ""))
+    if not found:
+        return None
+    number = found[-1].replace(",", "").replace("$", "")
+    return number[:-1] if number.endswith(".") else number
+
+
+def gsm8k_truth(value) -> str:
+    """The text after the last `####` of GSM8K's answer, as it is (FAI-RL removes no separators here)."""
+    return str(value).split("####")[-1].strip()
 
 
 def score(task: str, response, truth) -> tuple:
@@ -53,4 +67,5 @@ def score(task: str, response, truth) -> tuple:
         letter = mmlu_letter(response)
         return letter, letter is not None and letter == mmlu_truth(truth)
     predicted = gsm8k_number(response)
-    return predicted, answers_match(predicted, reference_answer(truth))
+    # FAI-RL compares texts, case and outer spaces aside: '5.00' is not '5', '0.5' is not '1/2'
+    return predicted, predicted is not None and predicted.strip().lower() == gsm8k_truth(truth).lower()

@@ -303,6 +303,15 @@ def test_a_video_is_sampled_to_video_num_frames_frames_or_at_video_fps():
     assert frame_indices(20, 10.0, 8, fps=2) == [0, 5, 10, 15]
 
 
+@pytest.mark.parametrize("override, message", [
+    ("data.video_num_frames=0", "'data.video_num_frames' must be > 0, got 0"),
+    ("data.video_backend=decord", "'data.video_backend' must be one of 'pyav', got 'decord'"),
+])
+def test_video_settings_out_of_range_are_refused_in_one_line(override, message, tmp_path):
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        make_run(["algorithm=sft_vlm", override], tmp_path)
+
+
 def test_a_text_only_model_is_refused_for_sft_vlm(tmp_path):
     from fai_rl.models.loading import load_tokenizer
 

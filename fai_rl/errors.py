@@ -26,7 +26,7 @@ class ConfigError(RunStopped, ValueError):
 
 
 class MediaUnavailable(ConfigError):
-    """An image a data row names cannot be fetched or decoded (data.media_errors: fail stops the run, skip leaves
+    """An image or video a data row names cannot be fetched or decoded (data.media_errors: fail stops the run, skip leaves
     the row out); the message names the file, the row and the URL."""
 
 

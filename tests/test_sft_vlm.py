@@ -1,6 +1,7 @@
-"""Vision-language SFT (sft_vlm): the tiny vision-language model learns the bundled image task; images come from a
-real HTTP server on 127.0.0.1 (cached, a 404 and a stalled URL named with their row), FAI-RL's sft_vlm recipes
-train through the recipe translator, videos are refused in one line, and Qwen2.5-VL-3B gets a memory estimate."""
+"""Vision-language SFT (sft_vlm): the tiny vision-language model learns the bundled image task; images and videos
+come from a real HTTP server on 127.0.0.1 (cached, a 404 and a stalled URL named with their row), videos become
+data.video_num_frames frames, FAI-RL's sft_vlm recipes train through the recipe translator, and Qwen2.5-VL-3B gets a
+memory estimate counting image and frame tokens."""
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,22 @@ def png(rgb: tuple, side: int = 20) -> bytes:
     return out.getvalue()
 
 
-IMAGES = {"/red.png": png((220, 30, 30)), "/blue.png": png((30, 60, 220)), "/big.png": png((30, 170, 40), 400)}
+def mp4(frames: int = 20, rate: int = 10) -> bytes:
+    """A 32x24 MPEG-4 video whose frame i is a flat colour with red = 12 * i (PyAV)."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+        for i in range(frames):
+            container.mux(stream.encode(av.VideoFrame.from_image(Image.new("RGB", (32, 24), (12 * i, 90, 90)))))
+        container.mux(stream.encode())
+    return out.getvalue()
+
+
+IMAGES = {"/red.png": png((220, 30, 30)), "/blue.png": png((30, 60, 220)), "/big.png": png((30, 170, 40), 400),
+          "/clip.mp4": mp4()}
 
 
 class ImageServer:
@@ -81,15 +97,17 @@ def write_csv(path, rows: list):
 
 
 def colour_rows(url: str, n: int = 8) -> list:
-    return [{"question": "What colour is it?", "response": name, "image": f"{url}/{name}.png"}
-            for name in ["red", "blue"] * (n // 2)]
+    return [{"question": "What colour is it?", "response": name, "image": f"{url}/{name}.png",
+             "video": f"{url}/clip.mp4"} for name in ["red", "blue"] * (n // 2)]
 
 
-def load(path, tmp_path, **data):
+def load(path, tmp_path, videos=(), **data):
     from fai_rl.data.vlm import load_vlm_data
 
-    spec = DatasetSpec(name=str(path), image_columns=["image"], dataset_columns=["question", "response"])
-    config = DataConfig(image_cache_dir=str(tmp_path / "cache"), user_prompt="{question}",
+    spec = DatasetSpec(name=str(path), image_columns=["image"], video_columns=videos,
+                       dataset_columns=["question", "response"])
+    config = DataConfig(image_cache_dir=str(tmp_path / "cache"), video_cache_dir=str(tmp_path / "videos"),
+                        user_prompt="{question}",
                         assistant_prompt="{response}", **data)
     return load_vlm_data([spec], config)
 
@@ -211,12 +229,12 @@ def test_images_come_from_s3_through_the_storage_layer(tmp_path, monkeypatch):
 def fai_rl_recipe(data_file, **data) -> dict:
     """FAI-RL's sft_vlm recipe shape (its examples/sft_vlm), shrunk for the tiny model on CPU."""
     return {"model": {"base_model_name": "builtin:tiny_vlm", "torch_dtype": "float32", "freeze_vision_tower": True},
-            "data": {"datasets": [{"name": str(data_file), "image_columns": ["image"], "video_columns": [],
+            "data": {"datasets": [{"name": str(data_file), "image_columns": ["image"], "video_columns": ["video"],
                                    "dataset_columns": ["question", "response"]}],
                      "image_cache_dir": "data/vlm_image_cache", "image_fetch_timeout": 15, "image_fetch_retries": 3,
                      "max_image_pixels": 262144, "video_cache_dir": "data/vlm_video_cache",
-                     "video_fetch_timeout": 30, "video_fetch_retries": 3, "video_num_frames": 8, "video_fps": None,
-                     "video_backend": "pyav", "max_length": 64,
+                     "video_fetch_timeout": 30, "video_fetch_retries": 3, "video_num_frames": 3, "video_fps": None,
+                     "video_backend": "pyav", "max_length": 128,
                      "system_prompt": "Question: {question}\nResponse: {response}\n", **data},
             "training": {"algorithm": "sft_vlm", "output_dir": "models/out", "per_device_train_batch_size": 2,
                          "gradient_accumulation_steps": 1, "learning_rate": 1.0e-3, "num_train_epochs": 1,
@@ -236,25 +254,62 @@ def recipe_run(recipe: dict, tmp_path, *extra):
 
 
 @pytest.mark.slow  # a server on 127.0.0.1
-def test_a_fai_rl_sft_vlm_recipe_with_image_urls_trains(server, tmp_path, monkeypatch):
+def test_a_fai_rl_sft_vlm_recipe_with_image_and_video_urls_trains(server, tmp_path, monkeypatch):
+    from fai_rl.data.vlm import load_vlm_data
     from fai_rl.training.pipeline import train
 
     monkeypatch.chdir(tmp_path)
     run = recipe_run(fai_rl_recipe(write_csv(tmp_path / "train.csv", colour_rows(server.url))), tmp_path,
                      "training.max_steps=3")
-    assert run.algorithm.name == "sft_vlm" and run.data.datasets[0].image_columns == ["image"]
-    assert run.data.video_num_frames == 8 and run.data.image_fetch_retries == 3
+    assert run.algorithm.name == "sft_vlm" and run.data.datasets[0].video_columns == ["video"]
+    assert run.data.video_num_frames == 3 and run.data.video_fetch_retries == 3
     summary = train(run)
     assert summary["status"] == "completed" and summary["steps"] == 3
     assert list((tmp_path / "data" / "vlm_image_cache").iterdir())  # the recipe's image_cache_dir
+    assert [p.suffix for p in (tmp_path / "data" / "vlm_video_cache").iterdir()] == [".mp4"]  # fetched once
+    rows = load_vlm_data(run.data.datasets, run.data)  # as it trained, now from the caches
+    assert server.requests["/clip.mp4"] == 1 and len(rows) == 8
+    red = [frame.getpixel((16, 12))[0] for frame in rows[0]["images"]]  # the image, then frames 0, 6, 13 of 20
+    assert len(red) == 4 and red[0] == 220 and abs(red[1] - 0) < 12 and abs(red[2] - 72) < 12 and abs(red[3] - 156) < 12
 
 
-def test_a_recipe_with_videos_is_refused_in_one_line(tmp_path):
-    recipe = fai_rl_recipe(tmp_path / "train.csv")
-    recipe["data"]["datasets"][0]["video_columns"] = ["video"]
-    with pytest.raises(ConfigError, match=r"^data.datasets\[0\].video_columns \['video'\]: videos are not supported "
-                                          r"yet by sft_vlm"):
-        recipe_run(recipe, tmp_path)
+@pytest.mark.slow  # a server on 127.0.0.1
+def test_a_dead_or_broken_video_names_its_row_and_url_or_is_skipped(server, tmp_path):
+    rows = colour_rows(server.url, 4)
+    rows[1]["video"] = f"{server.url}/gone.mp4"
+    path = write_csv(tmp_path / "train.csv", rows)
+    with pytest.raises(MediaUnavailable, match=rf"dataset '{path}' \(data.datasets\) row 1, column 'video': video "
+                                               rf"{server.url}/gone.mp4 cannot be used: HTTP 404 .*"
+                                               r"data.video_fetch_timeout=30.0s"):
+        load(path, tmp_path, ["video"], video_num_frames=2)
+    (tmp_path / "note.mp4").write_text("not a video")
+    rows[1]["video"], rows[3]["video"] = "note.mp4", None  # a broken file; a row without a video
+    ds = load(write_csv(tmp_path / "train.csv", rows), tmp_path, ["video"], video_num_frames=2, media_errors="skip")
+    assert [len(r["images"]) for r in ds] == [3, 3, 1]  # row 1 left out; each video 2 frames after the image
+    with pytest.raises(MediaUnavailable, match=r"row 1, column 'video': video note.mp4 cannot be used: .*Invalid data"):
+        load(path, tmp_path, ["video"])
+
+
+def test_a_video_is_sampled_to_video_num_frames_frames_or_at_video_fps():
+    from fai_rl.data.video import frame_indices, sample_frames
+
+    video = IMAGES["/clip.mp4"]  # 20 frames at 10 frames a second, frame i red = 12 * i
+    frames = sample_frames(video, 4)
+    assert len(frames) == 4 and frames[0].size == (32, 24)
+    assert [round(f.getpixel((16, 12))[0] / 12) for f in frames] == [0, 5, 10, 15]  # evenly over the video
+    assert len(sample_frames(video, 8)) == 8 and len(sample_frames(mp4(frames=3), 8)) == 8  # short: repeated
+    assert [round(f.getpixel((16, 12))[0] / 12) for f in sample_frames(video, 8, fps=4)] == [0, 2, 5, 7, 10, 12, 15, 17]
+    assert frame_indices(20, 10.0, 3, fps=2) == [0, 5, 10]  # 2 a second is 4 frames: thinned to 3
+    assert frame_indices(20, 10.0, 8, fps=2) == [0, 5, 10, 15]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.video_num_frames=0", "'data.video_num_frames' must be > 0, got 0"),
+    ("data.video_backend=decord", "'data.video_backend' must be one of 'pyav', got 'decord'"),
+])
+def test_video_settings_out_of_range_are_refused_in_one_line(override, message, tmp_path):
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        make_run(["algorithm=sft_vlm", override], tmp_path)
 
 
 def test_a_text_only_model_is_refused_for_sft_vlm(tmp_path):
@@ -265,14 +320,28 @@ def test_a_text_only_model_is_refused_for_sft_vlm(tmp_path):
         load_tokenizer(run.model, None, True)
 
 
-def test_qwen2_5_vl_3b_gets_a_memory_estimate_counting_image_tokens(tmp_path):
+def test_qwen2_5_vl_3b_gets_a_memory_estimate_counting_image_and_frame_tokens(tmp_path):
+    from transformers import LlavaForConditionalGeneration
+
+    from fai_rl.algorithms.sft_vlm import image_tokens
     from fai_rl.launch.memory import estimate, memory_line
+    from fai_rl.models.shape import model_shape
+    from fai_rl.models.tiny_vlm import tiny_vlm_path
 
     run = make_run(["algorithm=sft_vlm", "model=qwen2_5_vl_3b", "hardware=gpu"], tmp_path)
     assert run.model.base_model_name == "Qwen/Qwen2.5-VL-3B-Instruct"  # model= wins over the algorithm's demo model
     line = memory_line(run)
-    assert "for 3.09B parameters (3.09B trained) from model_shapes.json: Qwen/Qwen2.5-VL-3B-Instruct" in line, line
+    assert "for 3.75B parameters (3.09B trained) from model_shapes.json: Qwen/Qwen2.5-VL-3B-Instruct" in line, line
+    assert model_shape(run.model.base_model_name).vision == 668_684_288  # Qwen2.5-VL-3B's tower + merger, exact
     tower = ["algorithm=sft_vlm", "model=qwen2_5_vl_3b", "hardware=gpu", "model.freeze_vision_tower=false"]
     trained, fewer = make_run(tower, tmp_path), make_run([*tower, "data.max_image_pixels=50176"], tmp_path)
     assert estimate(run).device["activations"] < estimate(fewer).device["activations"] \
         < estimate(trained).device["activations"]  # a trained tower: + 256, + 1337 patch tokens a row
+    videos = make_run([*tower, "data.datasets=[{name: builtin:tiny_colors, image_columns: [image], video_columns: "
+                       "[video]}]", "data.video_num_frames=4"], tmp_path)
+    assert image_tokens(videos) == 5 * 262144 // 14 ** 2  # the image + 4 frames, each max_image_pixels / 14x14
+    assert estimate(videos).device["activations"] > estimate(trained).device["activations"]
+    assert "for 3.75B parameters (3.75B trained)" in memory_line(trained)  # the tower trains too
+    tiny = LlavaForConditionalGeneration.from_pretrained(tiny_vlm_path())  # the formula on a CLIP tower + LLaVA
+    tower = sum(p.numel() for name, p in tiny.named_parameters() if "language_model" not in name and "lm_head" not in name)
+    assert abs(model_shape("builtin:tiny_vlm").vision - tower) / tower < 0.02  # 21504 vs 21664 (pre/post norms)

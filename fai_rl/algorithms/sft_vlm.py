@@ -1,9 +1,9 @@
 """SFT_VLM — supervised fine-tuning of a vision-language model on TRL's SFTTrainer (FAI-RL's sft_vlm): rows with
-images (data.datasets[].image_columns: URLs, paths, s3:// URIs or bytes), the model's processor as the trainer's
-processing class.
+images and videos (data.datasets[].image_columns / video_columns: URLs, paths, s3:// URIs or bytes), the model's
+processor as the trainer's processing class.
 
-The data takes SFT's forms and FAI-RL's templates (fai_rl/data/sft.py), the images put before the first user
-turn's text (fai_rl/data/vlm.py); split mode (data.user_prompt + data.assistant_prompt) and prompt/completion data
+The data takes SFT's forms and FAI-RL's templates (fai_rl/data/sft.py), the images and each video's
+data.video_num_frames frames (as images) put before the first user turn's text (fai_rl/data/vlm.py); split mode (data.user_prompt + data.assistant_prompt) and prompt/completion data
 learn the answer only, a single template every token. One padded row an example (TRL packs no images). The
 vision tower stays frozen with model.freeze_vision_tower; LoRA adapts the language model only.
 Evaluation reports TRL's eval loss and mean token accuracy on the eval split, before and after training.
@@ -21,6 +21,8 @@ OBJECTIVE = "eval_loss"
 HEADLINE = ["eval_loss", "eval_mean_token_accuracy"]
 TRAIN_REWARD = None
 MODEL_HEAD = "image_text"  # the contract's hook: the processor and the image-text model (fai_rl.models.loading)
+POSITIVE = ("image_fetch_timeout", "image_fetch_retries", "max_image_pixels", "video_fetch_timeout",
+            "video_fetch_retries", "video_num_frames", "video_fps")  # data settings that must be > 0 (retries >= 0)
 PATCH_DEFAULT = 14  # the vision patch side of Qwen-VL and most SigLIP/CLIP towers, when the model's is unknown
 
 
@@ -33,17 +35,17 @@ class Settings(AlgorithmConfig):
 
 
 def check(run) -> None:
-    """FAI-RL's data templates parse; every dataset names its images; LoRA stays on the language model."""
+    """FAI-RL's data templates parse; the media settings are in range; every dataset names its images or videos."""
     check_sft_templates(run.data)
+    for name in POSITIVE:
+        value = getattr(run.data, name)
+        if value is not None and (value < 0 or (value == 0 and not name.endswith("_retries"))):
+            raise ConfigError(f"'data.{name}' must be {'>= 0' if name.endswith('_retries') else '> 0'}, got {value}")
     for group in ("datasets", "eval_datasets"):
         for i, spec in enumerate(getattr(run.data, group)):
-            if spec.video_columns:
-                raise ConfigError(f"data.{group}[{i}].video_columns {list(spec.video_columns)}: videos are not "
-                                  "supported yet by sft_vlm; train on the images (image_columns) and leave "
-                                  "video_columns out")
-            if not spec.image_columns:
-                raise ConfigError(f"data.{group}[{i}] ('{spec.name}') names no image_columns: sft_vlm needs each "
-                                  "row's images, e.g. image_columns: [image]")
+            if not spec.image_columns and not spec.video_columns:
+                raise ConfigError(f"data.{group}[{i}] ('{spec.name}') names no image_columns or video_columns: "
+                                  "sft_vlm needs each row's images or videos, e.g. image_columns: [image]")
 
 
 def examples_per_row(settings: Settings) -> int:
@@ -53,8 +55,9 @@ def examples_per_row(settings: Settings) -> int:
 def image_tokens(run) -> int:
     """Vision-tower tokens one row keeps for backward: none when model.freeze_vision_tower (nothing below the
     language model needs gradients; the merged image tokens the language model reads count within data.max_length),
-    else data.max_image_pixels over the patch area per image column (an upper bound: the tower's layers are
-    counted as the language model's)."""
+    else data.max_image_pixels over the patch area per image, an image column and each of a video column's
+    data.video_num_frames frames counting one (an upper bound: the tower's layers are counted as the language
+    model's)."""
     if run.model.freeze_vision_tower:
         return 0
     from fai_rl.models.shape import known_shapes  # light: JSON only
@@ -62,8 +65,9 @@ def image_tokens(run) -> int:
     vision = known_shapes().get(run.model.base_model_name, {}).get("vision_config", {})
     patch = vision.get("patch_size", PATCH_DEFAULT)
     pixels = run.data.max_image_pixels or vision.get("image_size", 448) ** 2
-    columns = max(len(spec.image_columns) for spec in run.data.datasets) if run.data.datasets else 1
-    return columns * pixels // (patch * patch)
+    per_row = [len(spec.image_columns) + len(spec.video_columns) * run.data.video_num_frames
+               for spec in run.data.datasets]
+    return max(per_row, default=1) * pixels // (patch * patch)
 
 
 def memory_profile(run) -> MemoryProfile:

@@ -103,8 +103,9 @@ class DatasetSpec:
     image_columns: List[str] = setting([], "sft_vlm: columns holding each row's image(s): an http(s) URL, a local "
                                            "path, an s3:// URI or image bytes (parquet); a cell may hold a list. "
                                            "[]: none.")
-    video_columns: List[str] = setting([], "sft_vlm: columns holding each row's video (URL, path or s3://); not "
-                                           "supported yet: a run naming one is refused. []: none.")
+    video_columns: List[str] = setting([], "sft_vlm: columns holding each row's video(s): an http(s) URL, a local "
+                                           "path, an s3:// URI or video bytes; each becomes data.video_num_frames "
+                                           "frames, given to the model as images after the row's images. []: none.")
 
 
 @dataclass
@@ -134,16 +135,19 @@ class DataConfig:
     image_fetch_retries: int = setting(3, "sft_vlm: further tries of an image download that failed (>= 0).")
     max_image_pixels: Optional[int] = setting(262144, "sft_vlm: larger images are scaled down to at most this many "
                                                       "pixels, keeping their shape (> 0); null: as they are.")
-    media_errors: Literal["fail", "skip"] = setting("fail", "sft_vlm: a row whose image cannot be fetched or decoded "
-                                                            "fails the run (fail, naming file, row and URL) or is left "
-                                                            "out with a warning naming them (skip).")
-    video_cache_dir: str = setting("data/vlm_video_cache", "sft_vlm videos (not supported yet): accepted for "
-                                                           "FAI-RL recipes.")
-    video_fetch_timeout: float = setting(30.0, "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
-    video_fetch_retries: int = setting(3, "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
-    video_num_frames: int = setting(8, "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
-    video_fps: Optional[float] = setting(None, "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
-    video_backend: str = setting("pyav", "sft_vlm videos (not supported yet): accepted for FAI-RL recipes.")
+    media_errors: Literal["fail", "skip"] = setting("fail", "sft_vlm: a row whose image or video cannot be fetched "
+                                                            "or decoded fails the run (fail, naming file, row and URL) "
+                                                            "or is left out with a warning naming them (skip).")
+    video_cache_dir: str = setting("data/vlm_video_cache", "sft_vlm: folder where fetched videos are kept (shared "
+                                                           "by the ranks and by later runs).")
+    video_fetch_timeout: float = setting(30.0, "sft_vlm: seconds one video download may take (> 0).")
+    video_fetch_retries: int = setting(3, "sft_vlm: further tries of a video download that failed (>= 0).")
+    video_num_frames: int = setting(8, "sft_vlm: frames taken from each video, spread evenly over it (> 0); with "
+                                       "video_fps, the most taken. Each frame is an image (max_image_pixels).")
+    video_fps: Optional[float] = setting(None, "sft_vlm: take frames at this rate from the start of each video "
+                                               "(> 0), evenly thinned to video_num_frames when more; null: "
+                                               "video_num_frames frames spread over the whole video.")
+    video_backend: Literal["pyav"] = setting("pyav", "sft_vlm: the video decoder (PyAV, the av package).")
     prompt_template: Optional[str] = setting(None, "Prompt data: a template with {column} fields, e.g. "
                                                    "\"{prompt}\\nAnswer after ####.\", or fai_rl_math (FAI-RL's "
                                                    "math prompt: system prompt + one <think>/<answer> example, the "

@@ -1,9 +1,10 @@
-"""Images named by data rows (sft_vlm), fetched and checked before training: an http(s) URL (timeout, retries, a
-shared on-disk cache), an s3:// URI (through fai_rl.storage), a local path, or bytes (a parquet cell).
+"""Images and videos named by data rows (sft_vlm), fetched and checked before training: an http(s) URL (timeout,
+retries, a shared on-disk cache), an s3:// URI (through fai_rl.storage), a local path, or bytes (a parquet cell).
 
-Downloads land in data.image_cache_dir under a name derived from the URL, written to a temporary file and moved
-into place, so ranks filling the same cache at once never read half a file. Each image is decoded once here (a
-file that is no image fails now, not mid-training) and scaled down to data.max_image_pixels when larger.
+Downloads land in data.image_cache_dir (videos: data.video_cache_dir) under a name derived from the URL, written to
+a temporary file and moved into place, so ranks filling the same cache at once never read half a file. Each image is
+decoded once here (a file that is no image fails now, not mid-training) and scaled down to data.max_image_pixels
+when larger; a video becomes data.video_num_frames such images (fai_rl/data/video.py).
 """
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ HTTP = ("http://", "https://")
 NOT_RETRIED = (400, 401, 403, 404, 410)  # the server's answer will not change
 
 
-def _cache_path(url: str, data: DataConfig) -> Path:
+def _cache_path(url: str, data: DataConfig, kind: str) -> Path:
     suffix = Path(url.split("?")[0]).suffix[:8]
-    return Path(data.image_cache_dir) / (hashlib.sha256(url.encode()).hexdigest()[:32] + suffix)
+    return Path(getattr(data, f"{kind}_cache_dir")) / (hashlib.sha256(url.encode()).hexdigest()[:32] + suffix)
 
 
 def _write_whole(target: Path, payload: bytes) -> None:
@@ -43,16 +44,17 @@ def _write_whole(target: Path, payload: bytes) -> None:
             os.unlink(tmp)
 
 
-def _download(url: str, data: DataConfig, spec) -> bytes:
-    last = None
-    for attempt in range(data.image_fetch_retries + 1):
+def _download(url: str, data: DataConfig, spec, kind: str) -> bytes:
+    """`kind` (image or video) picks data.<kind>_fetch_timeout and data.<kind>_fetch_retries."""
+    last, timeout = None, getattr(data, f"{kind}_fetch_timeout")
+    for attempt in range(getattr(data, f"{kind}_fetch_retries") + 1):
         if attempt:
             time.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
         try:
             if url.startswith(HTTP):
-                with urllib.request.urlopen(url, timeout=data.image_fetch_timeout) as answer:
+                with urllib.request.urlopen(url, timeout=timeout) as answer:
                     return answer.read()
-            fs, path = open_url(url, spec.s3_endpoint_url, spec.s3_region, "data.datasets[].image_columns")
+            fs, path = open_url(url, spec.s3_endpoint_url, spec.s3_region, f"data.datasets[].{kind}_columns")
             with fs.open(path, "rb") as f:
                 return f.read()
         except urllib.error.HTTPError as err:
@@ -67,21 +69,21 @@ def _download(url: str, data: DataConfig, spec) -> bytes:
         except Exception as err:  # noqa: BLE001 - timeouts, refused connections, every storage client's own kinds
             last = f"{type(err).__name__}: {err}".splitlines()[0]
     tries = f"{attempt + 1} tries" if attempt else "1 try"
-    raise OSError(f"{last} (after {tries}, data.image_fetch_timeout={data.image_fetch_timeout}s)")
+    raise OSError(f"{last} (after {tries}, data.{kind}_fetch_timeout={timeout}s)")
 
 
-def fetched(url: str, data: DataConfig, spec) -> bytes:
+def fetched(url: str, data: DataConfig, spec, kind: str = "image") -> bytes:
     """The bytes at `url`, from the cache when an earlier run or another rank fetched them."""
-    target = _cache_path(url, data)
+    target = _cache_path(url, data, kind)
     if target.exists():
         return target.read_bytes()
-    payload = _download(url, data, spec)
+    payload = _download(url, data, spec, kind)
     _write_whole(target, payload)
     return payload
 
 
-def _raw(cell, data: DataConfig, spec) -> tuple:
-    """(bytes, where they came from) of one cell."""
+def raw(cell, data: DataConfig, spec, kind: str = "image") -> tuple:
+    """(bytes, where they came from) of one image or video cell."""
     if isinstance(cell, Image.Image):  # a hub dataset's Image column, decoded by datasets
         out = io.BytesIO()
         cell.save(out, format="PNG")
@@ -89,12 +91,12 @@ def _raw(cell, data: DataConfig, spec) -> tuple:
     if isinstance(cell, dict):  # datasets' Image feature stored in parquet: {"bytes", "path"}
         cell = cell.get("bytes") or cell.get("path")
     if isinstance(cell, (bytes, bytearray)):
-        return bytes(cell), "image bytes"
+        return bytes(cell), f"{kind} bytes"
     if not isinstance(cell, str) or not cell.strip():
-        raise OSError(f"the cell holds {type(cell).__name__} {str(cell)[:40]!r}, not a URL, path or image bytes")
+        raise OSError(f"the cell holds {type(cell).__name__} {str(cell)[:40]!r}, not a URL, path or {kind} bytes")
     cell = cell.strip()
     if cell.startswith(HTTP) or is_remote(cell):
-        return fetched(cell, data, spec), cell
+        return fetched(cell, data, spec, kind), cell
     path = Path(cell).expanduser()
     if not path.is_absolute() and not path.exists() and Path(spec.name).parent.joinpath(path).exists():
         path = Path(spec.name).parent / path  # relative to the data file
@@ -108,16 +110,26 @@ def load_image(cell, data: DataConfig, spec, where: str) -> dict:
     MediaUnavailable naming `where` (file, row, column) and the URL when it cannot be had."""
     source = str(cell)[:200] if isinstance(cell, str) else "image bytes"
     try:
-        payload, source = _raw(cell, data, spec)
+        payload, source = raw(cell, data, spec)
         image = Image.open(io.BytesIO(payload))
         image.load()
     except (OSError, UnidentifiedImageError, ValueError) as err:
-        raise MediaUnavailable(f"{where}: image {source} cannot be used: {err}; fix the row, or set "
-                               "data.media_errors=skip to leave such rows out")
+        raise unavailable(where, "image", source, err)
+    if data.max_image_pixels and image.width * image.height > data.max_image_pixels:
+        return stored(image, data)
+    return {"bytes": payload, "path": None}
+
+
+def unavailable(where: str, kind: str, source: str, err: Exception) -> MediaUnavailable:
+    return MediaUnavailable(f"{where}: {kind} {source} cannot be used: {err}; fix the row, or set "
+                            "data.media_errors=skip to leave such rows out")
+
+
+def stored(image: Image.Image, data: DataConfig) -> dict:
+    """A decoded image scaled down to data.max_image_pixels when larger, PNG-encoded in datasets' Image form."""
     if data.max_image_pixels and image.width * image.height > data.max_image_pixels:
         scale = (data.max_image_pixels / (image.width * image.height)) ** 0.5
         image = image.convert("RGB").resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
-        out = io.BytesIO()
-        image.save(out, format="PNG")
-        payload = out.getvalue()
-    return {"bytes": payload, "path": None}
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return {"bytes": out.getvalue(), "path": None}

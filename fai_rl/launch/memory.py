@@ -79,7 +79,7 @@ def estimate_for(run: RunConfig, shape: Shape) -> Estimate:
     if m.lora.enabled:  # peft keeps the adapters in fp32 and the base frozen
         trainable, tw = shape.lora_parameters(m.lora.r, m.lora.target_modules), 4
     else:
-        trainable, tw = shape.parameters, w
+        trainable, tw = full_trainable(shape, m), w
     weights = frozen_weights + (trainable * tw if m.lora.enabled else 0)
     est = Estimate(shape, trainable)
     if stage == 0:
@@ -103,6 +103,11 @@ def estimate_for(run: RunConfig, shape: Shape) -> Estimate:
     est.device["runtime"] = CUDA_RUNTIME if h.device == "cuda" else CPU_RUNTIME
     est.vllm_share = profile.vllm_share
     return est
+
+
+def full_trainable(shape: Shape, m) -> int:
+    """Parameters a full fine-tune trains: all, less a vision tower held fixed by model.freeze_vision_tower."""
+    return shape.parameters - (shape.vision if m.freeze_vision_tower else 0)
 
 
 def reward_model_weights(run: RunConfig) -> int:
@@ -189,6 +194,6 @@ def checkpoint_bytes(run: RunConfig):
     m, mixed = run.model, precision(run) != "no"
     w = 2 if run.hardware.zero_stage and mixed else DTYPE_BYTES.get(m.torch_dtype, shape.dtype_bytes)
     saved = shape.lora_parameters(m.lora.r, m.lora.target_modules) * 4 if m.lora.enabled else shape.parameters * w
-    trainable = saved / (4 if m.lora.enabled else w)
+    trainable = saved / 4 if m.lora.enabled else full_trainable(shape, m)
     optimizer = 0 if run.training.save_only_model else trainable * (12 if run.hardware.zero_stage else 8)
     return int(2 * saved + optimizer)

@@ -38,6 +38,7 @@ class Shape:
     dtype_bytes: int  # of the checkpoint's weights (torch_dtype=auto loads these)
     source: str       # where the facts came from, for the printed line
     model_type: str = ""  # config.json's model_type (llama, qwen2, ...): which fused kernels fit
+    vision: int = 0  # parameters of a vision-language model's vision tower and projector (vision_parameters)
 
     @property
     def kv_dim(self) -> int:
@@ -59,8 +60,9 @@ class Shape:
 
     @property
     def parameters(self) -> int:
-        """Embeddings (+ untied LM head), the layers' linears and norms, the final norm."""
-        return self.embedding_parameters + self.layers * (self.layer_linear_parameters + 2 * self.hidden) + self.hidden
+        """Embeddings (+ untied LM head), the layers' linears and norms, the final norm; a vision tower's."""
+        return (self.embedding_parameters + self.layers * (self.layer_linear_parameters + 2 * self.hidden)
+                + self.hidden + self.vision)
 
     def lora_parameters(self, r: int, targets) -> int:
         """Adapter parameters for rank r on the named modules (all-linear: every linear of every layer)."""
@@ -68,8 +70,28 @@ class Shape:
         return self.layers * sum(r * sum(self.linears()[name]) for name in chosen)
 
 
+def vision_parameters(vision: dict, text_hidden: int) -> int:
+    """Parameters of a vision tower and its projector from config.json's vision_config: a ViT (CLIP/SigLIP: layer
+    norms, learned positions) behind LLaVA's two-layer projector, or Qwen-VL's (depth, RMSNorm, a gated MLP when
+    hidden_act is silu, Conv3d patches, the 2x2 patch merger); exact for Qwen2.5-VL, biases of others approximate."""
+    h = vision.get("embed_dim") or vision.get("hidden_size")
+    if not h:
+        return 0
+    inner = vision.get("intermediate_size") or h * vision.get("mlp_ratio", 4)
+    gated, merge, p = vision.get("hidden_act") in ("silu", "swish"), vision.get("spatial_merge_size"), vision["patch_size"]
+    mlp = (3 * h * inner + 2 * inner + h) if gated else (2 * h * inner + inner + h)
+    block = 4 * h * h + 4 * h + mlp + (2 if merge else 4) * h  # attention with biases, MLP, two norms
+    channels = vision.get("in_channels") or vision.get("in_chans") or vision.get("num_channels", 3)
+    patches = channels * vision.get("temporal_patch_size", 1) * p * p * h
+    positions = ((vision["image_size"] // p) ** 2 + 1) * h if "image_size" in vision else 0
+    out = vision.get("out_hidden_size") or text_hidden
+    wide = h * merge * merge if merge else 0
+    projector = (h + wide * wide + wide + wide * out + out) if merge else (h * out + out + out * out + out)
+    return (vision.get("depth") or vision.get("num_hidden_layers", 0)) * block + patches + positions + projector
+
+
 def from_config(cfg: dict, source: str) -> Shape:
-    model_type = cfg.get("model_type", "")
+    model_type, vision = cfg.get("model_type", ""), cfg.get("vision_config")
     cfg = cfg.get("text_config", cfg)  # multimodal configs nest the language model's
     heads = cfg["num_attention_heads"]
     return Shape(vocab=cfg["vocab_size"], hidden=cfg["hidden_size"], intermediate=cfg["intermediate_size"],
@@ -77,7 +99,7 @@ def from_config(cfg: dict, source: str) -> Shape:
                  head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
                  tied=bool(cfg.get("tie_word_embeddings", True)),  # transformers' default
                  dtype_bytes=DTYPE_BYTES.get(cfg.get("torch_dtype") or cfg.get("dtype"), 4), source=source,
-                 model_type=model_type)
+                 model_type=model_type, vision=vision_parameters(vision, cfg["hidden_size"]) if vision else 0)
 
 
 def hub_cache_config(name: str):
@@ -114,5 +136,5 @@ def is_tiny_model(name: str) -> bool:
         return False
     shape = model_shape(name)
     tiny = from_config(known_shapes()["builtin:tiny"], "")
-    plain = dict(source="", dtype_bytes=0, tied=False, model_type="")
+    plain = dict(source="", dtype_bytes=0, tied=False, model_type="", vision=0)
     return shape is not None and dataclasses.replace(shape, **plain) == dataclasses.replace(tiny, **plain)

@@ -6,8 +6,8 @@ its type, default and help, the value the default job uses where it differs, and
 from __future__ import annotations
 
 import argparse
-import functools
 import dataclasses
+import functools
 import re
 import sys
 import typing

@@ -134,6 +134,23 @@ def test_gsm8k_scores_as_fai_rl_scores(response, truth, read, right):
     assert score("gsm8k", response, truth) == (read, right)
 
 
+@pytest.mark.parametrize("response,truth,right", [
+    ("The total is $5.00.", "#### 5", True), ("She eats \\boxed{\\frac{1}{2}}", "#### 0.5", True),
+    ("x is 72.0", "#### 72", True), ("3 + 4 = 7 apples and 2 pears", "#### 7", False), ("none", "#### 1", False)])
+def test_gsm8k_by_math_verify_compares_values(response, truth, right):
+    """evaluation.gsm8k_match: math_verify, where FAI-RL's text comparison calls the first three wrong."""
+    assert score("gsm8k", response, truth, "math_verify")[1] is right
+    assert score("gsm8k", response, truth)[1] is False or right is False
+
+
+def test_a_bad_gsm8k_match_is_named(tmp_path):
+    values = {**persona_recipe(tmp_path, model_path="builtin:tiny"), "ground_truth_column": "x", "task": "gsm8k"}
+    with pytest.raises(ConfigError, match="'evaluation.gsm8k_match' must be one of exact, math_verify, got 'sympy'"):
+        inference_recipe.check({**values, "gsm8k_match": "sympy"}, "evaluation")
+    with pytest.raises(ConfigError, match="'inference.gsm8k_match' is an evaluation key"):
+        inference_recipe.check({**values, "gsm8k_match": "math_verify"}, "inference")
+
+
 @pytest.fixture(scope="module")
 def tiny_chat():
     pytest.importorskip("openai", reason="the API engine's client: pip install 'fai-rl[api]' (the dev extra has it)")

@@ -260,3 +260,20 @@ def test_objective_metric_named_but_not_logged_is_a_clear_error():
     assert pick_objective("eval_rewards/accuracies", False, {}, {"loss": 0.7}) is None
     with pytest.raises(ConfigError, match=r"training.objective_metric.*'eval_rewrds'.*logged: eval_loss, loss$"):
         pick_objective("eval_rewrds", True, {"eval_loss": 0.5}, {"loss": 0.7})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm,metric", [("reward", "eval_accuracy"), ("kto", "eval_rewards/margins")])
+def test_a_sweep_of_the_newer_algorithms_reports_their_own_objective(algorithm, metric, tmp_path):
+    """A learning-rate grid of reward-model training or KTO: each job optimises its algorithm's metric and the
+    report ranks the jobs by it."""
+    _, sweep_dir = sweep(tmp_path, algorithm, "-m", f"algorithm={algorithm}", "training.learning_rate=1e-4,3e-3")
+    done = summaries(sweep_dir)
+    assert sorted(done) == [0, 1]
+    for summary in done.values():
+        assert summary["status"] == "completed" and summary["algorithm"] == algorithm
+        assert summary["objective_metric"] == metric and summary["objective"] == summary["eval_after"][metric]
+    rows = list(csv.DictReader(open(sweep_dir / "report" / "jobs.csv")))
+    assert {float(r[metric]) for r in rows} == {s["objective"] for s in done.values()}
+    best = max(done, key=lambda n: done[n]["objective"])
+    assert [r["job"] for r in rows if r["best"] == "True"] == [str(best)]

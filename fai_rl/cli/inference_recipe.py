@@ -19,6 +19,7 @@ from fai_rl.errors import ConfigError
 
 TASKS = ("mmlu", "gsm8k")  # evaluation tasks; chosen by `task:`, else from the dataset name
 MMLU_PROTOCOLS = ("generative", "loglikelihood")  # FAI-RL's JSON letter, or lm-eval's letter log-likelihood
+GSM8K_MATCHES = ("exact", "math_verify")  # FAI-RL's text comparison, or math-verify's equality of values
 
 
 @dataclass
@@ -46,6 +47,7 @@ class InferenceRecipe:
     # fai-rl's own
     task: Optional[str] = None  # evaluation: mmlu or gsm8k (default: from dataset_name)
     mmlu_protocol: str = "generative"  # evaluation, MMLU: generative (FAI-RL's) or loglikelihood (local models)
+    gsm8k_match: str = "exact"  # evaluation, GSM8K: exact (FAI-RL's last number as text) or math_verify (values)
     batch_size: int = 8  # local models: prompts per generate() call
     concurrency: int = 8  # API models: requests in flight
     max_retries: int = 3  # API models: the client's retries on rate limits and transient errors
@@ -106,9 +108,11 @@ def check(values: dict, section: str = "inference") -> InferenceRecipe:
     _check_template(recipe)
     if section == "evaluation":
         _check_evaluation(recipe)
-    elif recipe.mmlu_protocol != "generative":
-        raise ConfigError(f"'{recipe.key('mmlu_protocol')}' is an evaluation key (fai-rl-eval --recipe, under "
-                          "evaluation:); inference only generates")
+    else:
+        for key, default in (("mmlu_protocol", "generative"), ("gsm8k_match", "exact")):
+            if getattr(recipe, key) != default:
+                raise ConfigError(f"'{recipe.key(key)}' is an evaluation key (fai-rl-eval --recipe, under "
+                                  "evaluation:); inference only generates")
     return recipe
 
 
@@ -164,6 +168,9 @@ def _check_evaluation(r: InferenceRecipe) -> None:
 
 
 def _check_protocol(r: InferenceRecipe) -> None:
+    if r.gsm8k_match not in GSM8K_MATCHES:
+        raise ConfigError(f"'{r.key('gsm8k_match')}' must be one of {', '.join(GSM8K_MATCHES)}, got "
+                          f"{r.gsm8k_match!r}")
     if r.mmlu_protocol not in MMLU_PROTOCOLS:
         raise ConfigError(f"'{r.key('mmlu_protocol')}' must be one of {', '.join(MMLU_PROTOCOLS)}, got "
                           f"{r.mmlu_protocol!r}")

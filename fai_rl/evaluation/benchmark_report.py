@@ -20,7 +20,7 @@ def score_table(recipe, table, names: list) -> None:
     several = len(names) > 1
     for name in names:
         responses = table[column(recipe, recipe.response_column, name, several)]
-        scored = [score(recipe.task, None if pd.isna(r) else r, t)
+        scored = [score(recipe.task, None if pd.isna(r) else r, t, recipe.gsm8k_match)
                   for r, t in zip(responses, table[recipe.ground_truth_column])]
         table[column(recipe, "predicted", name, several)] = [p for p, _ in scored]
         table[column(recipe, "correct", name, several)] = [c for _, c in scored]

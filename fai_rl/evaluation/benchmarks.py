@@ -59,13 +59,20 @@ def gsm8k_truth(value) -> str:
     return str(value).split("####")[-1].strip()
 
 
-def score(task: str, response, truth) -> tuple:
-    """(the answer read from the response or None, whether it is right) for one row."""
+def score(task: str, response, truth, gsm8k_match: str = "exact") -> tuple:
+    """(the answer read from the response or None, whether it is right) for one row. GSM8K: `exact` reads and
+    compares as FAI-RL's scorer; `math_verify` reads the final answer and compares values as the training rewards do
+    ('$5.00' = '5', '0.5' = '1/2')."""
     if response is None:
         return None, False  # the request failed
     if task == "mmlu":
         letter = mmlu_letter(response)
         return letter, letter is not None and letter == mmlu_truth(truth)
+    if gsm8k_match == "math_verify":
+        from fai_rl.rewards.answers import answers_match, final_answer, reference_answer
+
+        predicted = final_answer(str(response))
+        return predicted, predicted is not None and answers_match(predicted, reference_answer(truth))
     predicted = gsm8k_number(response)
     # FAI-RL compares texts, case and outer spaces aside: '5.00' is not '5', '0.5' is not '1/2'
     return predicted, predicted is not None and predicted.strip().lower() == gsm8k_truth(truth).lower()

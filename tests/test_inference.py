@@ -4,6 +4,7 @@ the bad inputs, each one line."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 
 import pytest
@@ -200,6 +201,7 @@ def test_a_wrong_key_and_an_unreachable_endpoint_stop_with_one_line(tiny_chat, t
     ({"temprature": 0.5}, "unknown key 'inference.temprature' \\(did you mean 'temperature'\\?\\)"),
     ({"model_paths": ["a", "b"]}, "inference.model_path and inference.model_paths are both set"),
     ({"output_file": None}, "'inference.output_file' is required"),
+    ({"engine": "tgi"}, "'inference.engine' must be one of transformers, vllm, got 'tgi'"),
 ])
 def test_bad_recipes_name_the_key(change, message, tmp_path):
     values = {**persona_recipe(tmp_path, model_path="builtin:tiny"), **change}
@@ -285,3 +287,25 @@ def test_loglikelihood_mmlu_refuses_api_models_and_other_tasks(change, message, 
                   ground_truth_column="answer", task="mmlu", mmlu_protocol="loglikelihood")
     with pytest.raises(ConfigError, match=message):
         inference_recipe.check({**values, **change}, "evaluation")
+
+
+VLLM_INSTALLED = importlib.util.find_spec("vllm") is not None
+
+
+@pytest.mark.skipif(VLLM_INSTALLED, reason="vLLM is installed here: the engine runs (test_the_vllm_engine_answers_every_row)")
+def test_the_vllm_engine_without_vllm_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="'inference.engine: vllm' needs vLLM, which is not installed: pip install"):
+        inference_recipe.check({**persona_recipe(tmp_path, model_path="builtin:tiny"), "engine": "vllm"})
+    with pytest.raises(ConfigError, match="'inference.engine: vllm' runs local models"):
+        inference_recipe.check({**persona_recipe(tmp_path, api_endpoint="http://127.0.0.1:9", model="m"),
+                                "engine": "vllm"})
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not VLLM_INSTALLED, reason="needs vLLM: pip install 'fai-rl[vllm]'")
+def test_the_vllm_engine_answers_every_row(tmp_path):
+    values = {**persona_recipe(tmp_path, model_path="builtin:tiny"), "engine": "vllm", "do_sample": False}
+    recipe = write_recipe(tmp_path / "r.yaml", "inference", **values)
+    assert inference_main(["--recipe", recipe]) == 0
+    rows = read_csv(tmp_path / "out" / "run-infer.csv")
+    assert len(rows) == 4 and all(r["response"] for r in rows) and "error" not in rows[0]

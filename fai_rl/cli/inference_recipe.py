@@ -7,6 +7,7 @@ side by side), or api_endpoint + model (+ api_key, else the provider's usual env
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import string
 from dataclasses import dataclass, field
 from typing import Optional
@@ -20,6 +21,7 @@ from fai_rl.errors import ConfigError
 TASKS = ("mmlu", "gsm8k")  # evaluation tasks; chosen by `task:`, else from the dataset name
 MMLU_PROTOCOLS = ("generative", "loglikelihood")  # FAI-RL's JSON letter, or lm-eval's letter log-likelihood
 GSM8K_MATCHES = ("exact", "math_verify")  # FAI-RL's text comparison, or math-verify's equality of values
+ENGINES = ("transformers", "vllm")  # local models' generation
 
 
 @dataclass
@@ -48,6 +50,7 @@ class InferenceRecipe:
     task: Optional[str] = None  # evaluation: mmlu or gsm8k (default: from dataset_name)
     mmlu_protocol: str = "generative"  # evaluation, MMLU: generative (FAI-RL's) or loglikelihood (local models)
     gsm8k_match: str = "exact"  # evaluation, GSM8K: exact (FAI-RL's last number as text) or math_verify (values)
+    engine: str = "transformers"  # local models: transformers' generate, or vllm (installed, on a GPU)
     batch_size: int = 8  # local models: prompts per generate() call
     concurrency: int = 8  # API models: requests in flight
     max_retries: int = 3  # API models: the client's retries on rate limits and transient errors
@@ -104,6 +107,7 @@ def check(values: dict, section: str = "inference") -> InferenceRecipe:
             raise ConfigError(f"'{section}.{key}' must be a {kind.__name__}, got {values[key]!r}")
     recipe = InferenceRecipe(**values, section=section)
     _check_model(recipe)
+    _check_engine(recipe)
     _check_numbers(recipe)
     _check_template(recipe)
     if section == "evaluation":
@@ -128,6 +132,22 @@ def _check_model(r: InferenceRecipe) -> None:
         raise ConfigError(f"'{r.key('model_paths')}' must be a non-empty list of model folders")
     if r.api_endpoint and not r.model:
         raise ConfigError(f"'{r.key('api_endpoint')}' is set but '{r.key('model')}' (the API's model name) is not")
+
+
+def _check_engine(r: InferenceRecipe) -> None:
+    if r.engine not in ENGINES:
+        raise ConfigError(f"'{r.key('engine')}' must be one of {', '.join(ENGINES)}, got {r.engine!r}")
+    if r.engine == "transformers":
+        return
+    if not (r.model_path or r.model_paths):
+        raise ConfigError(f"'{r.key('engine')}: vllm' runs local models ({r.key('model_path')} or "
+                          f"{r.key('model_paths')}); an API model is answered by its API")
+    if r.mmlu_protocol == "loglikelihood":
+        raise ConfigError(f"'{r.key('engine')}: vllm' generates; {r.key('mmlu_protocol')}: loglikelihood scores with "
+                          "transformers (leave engine out)")
+    if importlib.util.find_spec("vllm") is None:
+        raise ConfigError(f"'{r.key('engine')}: vllm' needs vLLM, which is not installed: pip install 'fai-rl[vllm]' "
+                          "(a CUDA GPU), or leave engine out for transformers' generate")
 
 
 def _check_numbers(r: InferenceRecipe) -> None:

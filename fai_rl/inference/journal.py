@@ -16,7 +16,10 @@ def journal_path(output_file: str) -> Path:
 def settings_of(recipe) -> dict:
     """What changes an answer (never the API key)."""
     keys = ("api_endpoint", "temperature", "top_p", "max_new_tokens", "do_sample")
-    return {k: getattr(recipe, k) for k in keys}
+    settings = {k: getattr(recipe, k) for k in keys}
+    if recipe.engine != "transformers":  # only when set: journals written before the key keep their answers
+        settings["engine"] = recipe.engine
+    return settings
 
 
 class Journal:

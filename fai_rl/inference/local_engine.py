@@ -25,6 +25,19 @@ def tokenizer_folder(path: str) -> str:
     return path
 
 
+def chat_text(tokenizer, chat: list) -> str:
+    """The prompt a model sees for a chat: its chat template, or the turns one a line for a base model without one."""
+    if tokenizer.chat_template:
+        return tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    return "\n".join(message["content"] for message in chat)
+
+
+def record_failure(batch: list, err: Exception, record) -> None:
+    """Every row of a batch that failed (out of memory, a too-long prompt...) is recorded failed; the run goes on."""
+    for row, _ in batch:
+        record(row, None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+
+
 class LocalEngine:
     def __init__(self, reference: str, recipe):
         self.recipe = recipe
@@ -36,9 +49,7 @@ class LocalEngine:
             self.model.to("cuda")
 
     def text(self, chat: list) -> str:
-        if self.tokenizer.chat_template:
-            return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-        return "\n".join(message["content"] for message in chat)  # a base model without a chat template
+        return chat_text(self.tokenizer, chat)
 
     def answer(self, todo: list, record) -> None:
         """todo: [(row, chat)]; record(row, response, error) after each batch."""
@@ -49,9 +60,8 @@ class LocalEngine:
             try:
                 responses = generate(self.model, self.tokenizer, [self.text(chat) for _, chat in batch],
                                      r.max_new_tokens, len(batch), temperature, progress=False, top_p=r.top_p)
-            except (RuntimeError, ValueError) as err:  # e.g. out of memory: these rows fail, the run goes on
-                for row, _ in batch:
-                    record(row, None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+            except (RuntimeError, ValueError) as err:
+                record_failure(batch, err, record)
                 continue
             for (row, _), response in zip(batch, responses):
                 record(row, response, None)

@@ -26,6 +26,10 @@ def engine_for(recipe, model: str):
         from fai_rl.inference.api_engine import ApiEngine  # the client library only for API models
 
         return ApiEngine(recipe)
+    if recipe.engine == "vllm":
+        from fai_rl.inference.vllm_engine import VllmEngine
+
+        return VllmEngine(model, recipe)
     from fai_rl.inference.local_engine import LocalEngine  # torch and the model only for local models
 
     return LocalEngine(model, recipe)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from fai_rl.rewards.answers import answers_match, final_answer, reference_answer
+
 LETTERS = "ABCDEFGHIJ"
 _L = f"([{LETTERS}])"
 _NAME = r"(?:ANSWER|OPTION|CHOICE)"
@@ -69,8 +71,6 @@ def score(task: str, response, truth, gsm8k_match: str = "exact") -> tuple:
         letter = mmlu_letter(response)
         return letter, letter is not None and letter == mmlu_truth(truth)
     if gsm8k_match == "math_verify":
-        from fai_rl.rewards.answers import answers_match, final_answer, reference_answer
-
         predicted = final_answer(str(response))
         return predicted, predicted is not None and answers_match(predicted, reference_answer(truth))
     predicted = gsm8k_number(response)

@@ -27,7 +27,7 @@ def engine_for(recipe, model: str):
 
         return ApiEngine(recipe)
     if recipe.engine == "vllm":
-        from fai_rl.inference.vllm_engine import VllmEngine
+        from fai_rl.inference.vllm_engine import VllmEngine  # vLLM only when asked for
 
         return VllmEngine(model, recipe)
     from fai_rl.inference.local_engine import LocalEngine  # torch and the model only for local models

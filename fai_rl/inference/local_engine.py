@@ -12,8 +12,14 @@ from fai_rl.config.paths import RUN_PREFIX, newest_run_model
 from fai_rl.config.schema import HardwareConfig, ModelConfig
 from fai_rl.errors import ConfigError, MediaUnavailable
 from fai_rl.models.generation import generate, generate_with_images
-from fai_rl.models.loading import (adapter_base_model, hub_kwargs, is_adapter_folder, load_model, load_tokenizer,
-                                   resolve_model_path)
+from fai_rl.models.loading import (
+    adapter_base_model,
+    hub_kwargs,
+    is_adapter_folder,
+    load_model,
+    load_tokenizer,
+    resolve_model_path,
+)
 
 
 def model_folder(reference: str) -> str:
@@ -77,7 +83,7 @@ class LocalEngine:
 
     def with_media(self, batch: list, record) -> tuple:
         """(the rows of `batch` whose images and videos could be had, their images); the others recorded failed."""
-        from fai_rl.inference.media import failure, row_media
+        from fai_rl.inference.media import failure, row_media  # heavy: PIL, PyAV
 
         kept, images = [], []
         for row, chat in batch:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import http.server
 import io
+import json
 import threading
 import time
 
@@ -404,3 +405,25 @@ def test_media_columns_need_a_local_vision_language_model(tmp_path, capsys):
     with pytest.raises(ConfigError, match="'evaluation.image_fetch_retries' must be >= 0, got -1"):
         inference_recipe.check({**values, "ground_truth_column": "x", "task": "gsm8k", "image_fetch_retries": -1},
                                "evaluation")
+
+
+def test_fai_rl_generate_gives_a_vision_language_model_each_rows_image(tmp_path, capsys):
+    """`fai-rl-generate --image-column image`: a completion per prompt of a JSONL file whose image column holds local
+    PNG paths; a text-only model is refused in one line naming --image-column."""
+    from fai_rl.cli.generate import main as generate_main
+
+    (tmp_path / "red.png").write_bytes(png((220, 30, 30)))
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(f'{{"prompt": "{q}", "image": "{tmp_path / "red.png"}"}}\n'
+                               for q in ("What colour is the square?", "Name the colour.")))
+    out = tmp_path / "out.jsonl"
+    argv = ["--prompts", str(prompts), "--out", str(out), "--image-column", "image", "--quiet", "--max-new-tokens", "4"]
+    assert generate_main(["--model", "builtin:tiny_vlm", *argv]) == 0
+    assert [json.loads(line)["prompt"] for line in out.read_text().splitlines()] == ["What colour is the square?",
+                                                                                     "Name the colour."]
+    with pytest.raises(SystemExit) as stopped:
+        generate_main(["--model", "builtin:tiny", *argv])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and err.endswith("--image-column needs a vision-language model (trained with "
+                                                    "algorithm=sft_vlm, e.g. from builtin:tiny_vlm); 'builtin:tiny' "
+                                                    "reads text only")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import http.server
 import io
+import json
 import threading
 import time
 
@@ -345,3 +346,84 @@ def test_qwen2_5_vl_3b_gets_a_memory_estimate_counting_image_and_frame_tokens(tm
     tiny = LlavaForConditionalGeneration.from_pretrained(tiny_vlm_path())  # the formula on a CLIP tower + LLaVA
     tower = sum(p.numel() for name, p in tiny.named_parameters() if "language_model" not in name and "lm_head" not in name)
     assert abs(model_shape("builtin:tiny_vlm").vision - tower) / tower < 0.02  # 21504 vs 21664 (pre/post norms)
+
+
+def inference_recipe_file(tmp_path, data_file, **values) -> str:
+    path = tmp_path / "infer.yaml"
+    path.write_text(yaml.safe_dump({"inference": {"output_file": str(tmp_path / "out" / "answers.csv"),
+                                                  "dataset_name": str(data_file), "dataset_columns": ["question"],
+                                                  "max_new_tokens": 6, **values}}))
+    return str(path)
+
+
+@pytest.mark.slow  # a server on 127.0.0.1
+def test_an_inference_recipe_answers_each_row_with_its_images_and_records_a_dead_url(server, tmp_path, monkeypatch):
+    """`fai-rl-inference --recipe` with image_columns and video_columns: the tiny VLM trained 6 steps on tiny_colors
+    and the untrained one answer side by side over a CSV of local PNG paths and URLs (fetched once, cached); the row
+    whose image URL is gone is recorded failed with its row and URL, the others answered."""
+    from fai_rl.cli.inference import main as inference_main
+    from fai_rl.training.pipeline import train
+
+    monkeypatch.chdir(tmp_path)
+    train(make_run(["algorithm=sft_vlm", "training.max_steps=6", "training.progress_bar=false",
+                    "data.eval_datasets=[]"], tmp_path))
+    (tmp_path / "red.png").write_bytes(png((220, 30, 30)))
+    (tmp_path / "blue.png").write_bytes(png((30, 60, 220)))
+    images = [str(tmp_path / "red.png"), "blue.png", f"{server.url}/blue.png", f"{server.url}/gone.png"]
+    questions = ["What colour is the square?", "Name the colour of the square.", "Which colour?", "What colour?"]
+    data = write_csv(tmp_path / "colours.csv", [{"question": q, "image": i, "video": f"{server.url}/clip.mp4"}
+                                                for q, i in zip(questions, images)])
+    recipe = inference_recipe_file(tmp_path, data, model_paths=["builtin:tiny_vlm", str(tmp_path / "model")],
+                                   image_columns=["image"], video_columns=["video"], video_num_frames=2)
+    assert inference_main(["--recipe", recipe]) == 1  # a row failed
+    rows = list(csv.DictReader(open(tmp_path / "out" / "answers.csv")))
+    assert [r["image"] for r in rows] == images
+    assert all(r["response_model"] and not r["error_model"] for r in rows[:3])  # the trained model answers
+    assert all(r["response_builtin:tiny_vlm"] == "" for r in rows[:3])  # the untrained one stops at once
+    for failed in (rows[3]["error_model"], rows[3]["error_builtin:tiny_vlm"]):
+        assert failed.startswith(f"row 3, column 'image': image {server.url}/gone.png cannot be used: HTTP 404")
+    assert server.requests == {"/blue.png": 1, "/clip.mp4": 1, "/gone.png": 2}  # the second model reads the cache
+
+
+def test_media_columns_need_a_local_vision_language_model(tmp_path, capsys):
+    from fai_rl.cli import inference_recipe
+    from fai_rl.cli.inference import main as inference_main
+
+    (tmp_path / "red.png").write_bytes(png((220, 30, 30)))
+    data = write_csv(tmp_path / "colours.csv", [{"question": "What colour?", "image": str(tmp_path / "red.png")}])
+    recipe = inference_recipe_file(tmp_path, data, model_path="builtin:tiny", image_columns=["image"])
+    with pytest.raises(SystemExit) as stopped:
+        inference_main(["--recipe", recipe])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and len(err.splitlines()) == 1
+    assert "'inference.image_columns' needs a vision-language model" in err and "'builtin:tiny' reads text only" in err
+    values = yaml.safe_load(open(recipe))["inference"]
+    with pytest.raises(ConfigError, match="^'inference.video_columns' needs a local vision-language model .*not sent "
+                                          "to API models$"):
+        inference_recipe.check({**values, "model_path": None, "model": "gpt-4o-mini", "image_columns": [],
+                                "video_columns": ["video"]})
+    with pytest.raises(ConfigError, match="'evaluation.image_fetch_retries' must be >= 0, got -1"):
+        inference_recipe.check({**values, "ground_truth_column": "x", "task": "gsm8k", "image_fetch_retries": -1},
+                               "evaluation")
+
+
+def test_fai_rl_generate_gives_a_vision_language_model_each_rows_image(tmp_path, capsys):
+    """`fai-rl-generate --image-column image`: a completion per prompt of a JSONL file whose image column holds local
+    PNG paths; a text-only model is refused in one line naming --image-column."""
+    from fai_rl.cli.generate import main as generate_main
+
+    (tmp_path / "red.png").write_bytes(png((220, 30, 30)))
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(f'{{"prompt": "{q}", "image": "{tmp_path / "red.png"}"}}\n'
+                               for q in ("What colour is the square?", "Name the colour.")))
+    out = tmp_path / "out.jsonl"
+    argv = ["--prompts", str(prompts), "--out", str(out), "--image-column", "image", "--quiet", "--max-new-tokens", "4"]
+    assert generate_main(["--model", "builtin:tiny_vlm", *argv]) == 0
+    assert [json.loads(line)["prompt"] for line in out.read_text().splitlines()] == ["What colour is the square?",
+                                                                                     "Name the colour."]
+    with pytest.raises(SystemExit) as stopped:
+        generate_main(["--model", "builtin:tiny", *argv])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and err.endswith("--image-column needs a vision-language model (trained with "
+                                                    "algorithm=sft_vlm, e.g. from builtin:tiny_vlm); 'builtin:tiny' "
+                                                    "reads text only")

@@ -25,8 +25,9 @@ def _media_columns(spec: DatasetSpec) -> list:
     return [*spec.image_columns, *spec.video_columns]
 
 
-def _row_images(row: dict, spec: DatasetSpec, data: DataConfig, where: str) -> list:
-    """The row's images, then each of its videos' frames."""
+def row_images(row: dict, spec: DatasetSpec, data: DataConfig, where: str) -> list:
+    """The row's images, then each of its videos' frames (datasets' Image form); MediaUnavailable naming `where`
+    (also the inference of a vision-language model: fai_rl/inference/local_engine.py)."""
     images = []
     for column in _media_columns(spec):
         cells = row[column] if isinstance(row[column], list) else [row[column]]
@@ -46,7 +47,7 @@ def _images(ds, spec: DatasetSpec, data: DataConfig, group: str) -> list:
     for number, row in enumerate(ds.select_columns(_media_columns(spec))):
         where = f"dataset '{spec.name}' ({group}) row {number}"
         try:
-            out.append(_row_images(row, spec, data, where))
+            out.append(row_images(row, spec, data, where))
         except MediaUnavailable as err:
             if data.media_errors == "fail":
                 raise

@@ -21,7 +21,7 @@ def labels(models: list) -> list:
     return [s if counts[s] == 1 else str(m) for s, m in zip(short, models)]
 
 
-def engine_for(recipe, model: str):
+def engine_for(recipe, model: str, rows: list):
     if recipe.api_endpoint or not (recipe.model_path or recipe.model_paths):
         from fai_rl.inference.api_engine import ApiEngine  # the client library only for API models
 
@@ -32,7 +32,7 @@ def engine_for(recipe, model: str):
         return VllmEngine(model, recipe)
     from fai_rl.inference.local_engine import LocalEngine  # torch and the model only for local models
 
-    return LocalEngine(model, recipe)
+    return LocalEngine(model, recipe, rows)
 
 
 def column(recipe, name: str, model_label: str, several: bool) -> str:
@@ -52,7 +52,7 @@ def answer_all(recipe, rows: list, chats: list, journal: Journal, model: str, mo
     print(f"{model_label}: {len(rows) - len(todo)} of {len(rows)} rows already answered, {len(todo)} to ask",
           flush=True)
     if todo:
-        engine = engine_for(recipe, model)
+        engine = engine_for(recipe, model, rows)
 
         def record(row, response, error):
             journal.record(model_label, chats[row], response, error)
@@ -70,7 +70,7 @@ def run_inference(recipe, write: bool = True) -> tuple:
     journal = Journal(journal_path(recipe.output_file), settings_of(recipe))
     models, names = recipe.models, labels(recipe.models)
     several = len(models) > 1
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame([prompts.shown(recipe, row) for row in rows])
     for model, name in zip(models, names):
         results = answer_all(recipe, rows, chats, journal, model, name)
         table[column(recipe, recipe.response_column, name, several)] = [r for r, _ in results]

@@ -57,6 +57,29 @@ def test_the_estimate_holds_at_the_measured_grpo_point(tmp_path):
     assert abs(estimated - measured) <= 0.25 * measured, (estimated, measured)
 
 
+@pytest.mark.gpu
+def test_a_padded_batch_attends_on_a_fused_kernel():
+    """layer_bytes keeps no attention score matrix, which holds while SDPA runs a fused kernel (flash, memory-
+    efficient or cuDNN) on the masks that GRPO's left-padded prompts and right-padded completions produce. The math
+    backend is forbidden here, so a fallback to it (a [batch, heads, length, length] matrix per layer: GRPO's
+    unexplained half at the measured point?) fails this test instead of passing silently."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    shape = {k: v for k, v in CHECK_MODEL.items() if k not in ("model_type", "torch_dtype")}
+    config = LlamaConfig(**{**shape, "num_hidden_layers": 2})
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa").to("cuda", torch.bfloat16)
+    ids = torch.randint(0, CHECK_MODEL["vocab_size"], (8, 293), device="cuda")
+    mask = torch.ones_like(ids)
+    mask[::2, :30] = 0  # prompts padded on the left
+    mask[1::2, -40:] = 0  # completions that ended early, on the right
+    fused = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION]
+    with sdpa_kernel(fused):
+        model(input_ids=ids, attention_mask=mask).logits.float().mean().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
 def test_parameter_count_from_the_config_matches_the_loaded_model():
     from transformers import AutoModelForCausalLM
 

@@ -17,10 +17,16 @@ import time
 from collections import deque
 from typing import Mapping, Optional
 
-from fai_rl.errors import SignalReceived
+from fai_rl.errors import Interrupted, Preempted, SignalReceived, TrainingDiverged
 
 FAILURE_LINE = re.compile(r"^fai-rl: (error: |worker rank \d+ failed: )")
+RANK_FAILED = re.compile(r"^fai-rl: worker rank \d+ failed: (?:[\w.]+\.)?(\w+)")  # the exception's class name
 STOP_GRACE_S = 20.0
+# A rank failed (not a stop it was asked for): the others cannot finish a step without it, and torchrun would give
+# them 30 s after its SIGTERM (which they take as "stop after this step", a step that never ends) before SIGKILL.
+PEER_FAILED_GRACE_S = 3.0
+# the planned stops: a rank ending with one of them is saving or has saved, and the others stop alike
+PLANNED_STOPS = {cls.__name__ for cls in (Preempted, Interrupted, TrainingDiverged)}
 RECENT_LINES = 200
 RANK_LAST_LINES = 5  # a dead rank's last lines of output, in the error that names it
 RANK_LINE = re.compile(r"^\[rank(\d+)\]: ?")  # commands.RANK_LINE_PREFIX: torchrun's tee marks each worker line
@@ -101,6 +107,7 @@ class _Pump(threading.Thread):
         self.last_line: Optional[str] = None
         self.recent: deque = deque(maxlen=RECENT_LINES)
         self.by_rank: dict = {}  # rank -> deque of its last non-empty lines
+        self.rank_failed_at: Optional[float] = None  # when a rank first reported a failure that is not a stop
 
     def run(self):
         for line in iter(self.pipe.readline, ""):
@@ -115,6 +122,9 @@ class _Pump(threading.Thread):
                     self.by_rank.setdefault(int(rank.group(1)), deque(maxlen=RANK_LAST_LINES)).append(text)
                 if self.first_failure is None and FAILURE_LINE.match(text):
                     self.first_failure = text
+                failed = RANK_FAILED.match(text)
+                if failed and failed.group(1) not in PLANNED_STOPS and self.rank_failed_at is None:
+                    self.rank_failed_at = time.time()
 
 
 def killed_rank(lines, last_lines: Mapping[int, list]) -> Optional[str]:
@@ -149,6 +159,9 @@ def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
     try:
         while proc.poll() is None:  # remember the workers: once the launcher exits they are no longer below it
             tree.update(descendants(proc.pid))
+            if peer_failed(pumps):
+                stop(proc, tree, grace_s=5)
+                break
             time.sleep(0.5)
     except KeyboardInterrupt:
         stop(proc, tree)
@@ -165,4 +178,9 @@ def run_supervised(argv: list, env: Mapping[str, str]) -> tuple:
     last_lines = {**pumps[0].by_rank, **pumps[1].by_rank}  # its log lines (stderr) rather than its prints
     failure = (killed_rank(pumps[1].recent, last_lines) or pumps[1].first_failure or pumps[0].first_failure
                or pumps[1].last_line)
-    return proc.returncode, failure
+    return (1 if peer_failed(pumps) and proc.returncode < 0 else proc.returncode), failure
+
+
+def peer_failed(pumps: list) -> bool:
+    """A rank reported a failure more than PEER_FAILED_GRACE_S ago (time for the launcher to end on its own)."""
+    return any(p.rank_failed_at and time.time() - p.rank_failed_at > PEER_FAILED_GRACE_S for p in pumps)

@@ -1,79 +1,22 @@
 """Load one dataset spec: builtin:<name> (shipped), a local json/jsonl/csv/parquet file, or a hub dataset."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import datasets
 
 from fai_rl.config.paths import BUILTIN_PREFIX, DATA_FILE_FORMATS
 from fai_rl.config.schema import DatasetSpec
+from fai_rl.data.files import builtin_file, check_jsonl, check_present, check_utf8
 from fai_rl.errors import ConfigError
 from fai_rl.storage import hub
 from fai_rl.storage.cache import cached_copy
 from fai_rl.storage.remote import is_remote
 
-BUNDLED = Path(__file__).resolve().parent / "bundled"
-
-
-def builtin_names() -> list:
-    return sorted(p.name for p in BUNDLED.iterdir() if p.is_dir() and _split_files(p))
-
-
-def _split_files(folder: Path) -> list:
-    """A bundled dataset's splits: <split>.jsonl, or <split>.parquet for one holding image bytes."""
-    return sorted(folder.glob("*.jsonl")) + sorted(folder.glob("*.parquet"))
-
-
-def _builtin_file(spec: DatasetSpec) -> Path:
-    name = spec.name[len(BUILTIN_PREFIX):]
-    if name not in builtin_names():
-        raise ConfigError(f"unknown built-in dataset '{spec.name}'; valid: "
-                          + ", ".join(BUILTIN_PREFIX + n for n in builtin_names()))
-    files = {p.stem: p for p in _split_files(BUNDLED / name)}
-    path = files.get(spec.split)
-    if path is None:
-        splits = sorted(files)
-        raise ConfigError(f"built-in dataset '{spec.name}' has no split '{spec.split}'; valid: {', '.join(splits)}")
-    return path
-
-
-def check_utf8(path: Path) -> None:
-    """Fail on the first byte that is not UTF-8, naming its line and byte offset (text formats only)."""
-    offset = 0
-    with open(path, "rb") as f:
-        for number, line in enumerate(f, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise ConfigError(f"dataset file {path}: line {number} (byte offset {offset + err.start}) is not "
-                                  f"UTF-8 text (byte 0x{line[err.start]:02x}); {path.suffix} files must be "
-                                  "UTF-8 encoded: convert it (e.g. iconv -t UTF-8) or give a .parquet file")
-            offset += len(line)
-
-
-def check_jsonl(path: Path) -> None:
-    """Fail on the first malformed line with its number (datasets' own error does not say where)."""
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ConfigError(f"dataset file {path}: line {number} is not valid JSON ({err.msg})")
-            if not isinstance(row, dict):
-                raise ConfigError(f"dataset file {path}: line {number} is not a JSON object")
-
 
 def _load_file(path: Path):
     fmt = DATA_FILE_FORMATS[path.suffix.lower()]
-    if not path.exists():
-        raise ConfigError(f"dataset file {path} does not exist")
-    with open(path, "rb") as f:
-        head = f.read(65536)
-    if not head.strip():
-        raise ConfigError(f"dataset file {path} is empty")
+    check_present(path)
     if fmt in ("json", "csv"):
         check_utf8(path)
     if path.suffix.lower() == ".jsonl":
@@ -102,7 +45,7 @@ def _load_hub(spec: DatasetSpec):
 def load_spec(spec: DatasetSpec):
     """One DatasetSpec -> datasets.Dataset (non-empty, at most max_samples rows)."""
     if spec.name.startswith(BUILTIN_PREFIX):
-        ds = _load_file(_builtin_file(spec))
+        ds = _load_file(builtin_file(spec))
     elif is_remote(spec.name):
         ds = _load_file(cached_copy(spec.name, spec.s3_endpoint_url, spec.s3_region, "data.datasets[].name"))
     elif Path(spec.name).suffix.lower() in DATA_FILE_FORMATS:

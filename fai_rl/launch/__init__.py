@@ -20,10 +20,17 @@ from fai_rl.launch import commands, deepspeed
 from fai_rl.launch.dry_run import describe
 from fai_rl.launch.generation_server import serve
 from fai_rl.launch.memory import checkpoint_bytes, memory_line
-from fai_rl.launch.preflight import check_free_space, check_gpus, check_output_dir, learning_rate_warning
+from fai_rl.launch.preflight import (
+    check_data_files,
+    check_free_space,
+    check_gpus,
+    check_output_dir,
+    learning_rate_warning,
+)
 from fai_rl.launch.tracker_check import check_trackers
 from fai_rl.launch.workers import run_supervised
 from fai_rl.models.kernel_plan import kernel_plan
+from fai_rl.storage.checkpoint_dirs import resolve_resume
 from fai_rl.storage.remote import check_reachable
 from fai_rl.storage.remote_checkpoints import fetch_newest_checkpoint
 from fai_rl.training.watchdog_reports import clear_reports, read_reports, stuck_message
@@ -47,6 +54,9 @@ def launch(run: RunConfig) -> dict:
         check_reachable(run.upload.url, run.upload.endpoint_url, run.upload.region, "upload.url")
         if run.resuming:
             fetch_newest_checkpoint(run.upload, run.training.output_dir)  # a fresh machine continues from the copy in object storage
+    if run.resuming:
+        resolve_resume(run.training.resume, run.training.output_dir)  # a named checkpoint that is not there
+    check_data_files(run)
     if run.hardware.device == "cuda":
         check_gpus(run)
     if not launched(run):

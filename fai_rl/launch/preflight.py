@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fai_rl.config.paths import holds_finished_model
 from fai_rl.config.schema import RunConfig
+from fai_rl.data.files import check_present, local_file
 from fai_rl.errors import ConfigError
 from fai_rl.launch.memory import GiB, billions, estimate, fitting_changes, gib
 from fai_rl.models.shape import model_shape
@@ -42,6 +43,15 @@ def check_free_space(output_dir: str, needed, headroom_gb: float) -> None:
         raise ConfigError(f"training.output_dir '{output_dir}' is on a filesystem with {free / GB:.2f} GB free; "
                           f"{size}training.disk_headroom_gb={headroom_gb:g} GB: free some space, choose another "
                           "output_dir, or lower training.disk_headroom_gb")
+
+
+def check_data_files(run: RunConfig) -> None:
+    """Every built-in dataset and split, and every local data file, exists and is not empty: said in a second,
+    before the libraries load (their contents are checked as they load: UTF-8, JSON lines, columns)."""
+    for spec in [*run.data.datasets, *run.data.eval_datasets]:
+        path = local_file(spec)
+        if path is not None:
+            check_present(path)
 
 
 def check_gpus(run: RunConfig) -> None:

@@ -71,16 +71,12 @@ def main(argv=None) -> int:
 
 def with_images(args) -> tuple:
     """(prompts, completions) of a vision-language model, each prompt with its row's images."""
-    import io
-
-    from PIL import Image
-
     # heavy: datasets, PIL, PyAV, torch and transformers load only for a vision-language model's run
     from fai_rl.config.schema import DataConfig, DatasetSpec
     from fai_rl.data.prompt_file import read_prompt_rows
-    from fai_rl.data.vlm import row_images
     from fai_rl.errors import ConfigError
     from fai_rl.inference.local_engine import is_vision_language
+    from fai_rl.inference.media import row_media
     from fai_rl.models.generation import generate_with_images
     from fai_rl.models.loading import load_model, load_tokenizer, resolve_model_path
 
@@ -97,7 +93,7 @@ def with_images(args) -> tuple:
     chats = [p if isinstance(p, list) else [{"role": "user", "content": str(p)}] for p in prompts]
     completions = []
     for start in range(0, len(rows), args.batch_size):
-        images = [[Image.open(io.BytesIO(i["bytes"])) for i in row_images(row, spec, data, f"{args.prompts} row {n}")]
+        images = [row_media(row, f"{args.prompts} row {n}", (spec, data))
                   for n, row in enumerate(rows[start:start + args.batch_size], start)]
         completions += generate_with_images(model, processor, chats[start:start + args.batch_size], images,
                                             args.max_new_tokens, args.temperature)

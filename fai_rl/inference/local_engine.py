@@ -88,7 +88,7 @@ class LocalEngine:
         kept, images = [], []
         for row, chat in batch:
             try:
-                images.append(row_media(self.recipe, self.rows[row], row, self.media_spec))
+                images.append(row_media(self.rows[row], f"row {row}", self.media_spec))
             except MediaUnavailable as err:
                 record(row, None, failure(self.recipe, err))
                 continue

@@ -19,10 +19,11 @@ def media_spec(recipe) -> tuple:
     return spec, DataConfig(**{name: getattr(recipe, name) for name in MEDIA_SETTINGS})
 
 
-def row_media(recipe, row: dict, number: int, spec_and_data: tuple) -> list:
-    """Row `number`'s images (PIL), then its videos' frames; MediaUnavailable naming the row, column and URL."""
+def row_media(row: dict, where: str, spec_and_data: tuple) -> list:
+    """A row's images (PIL), then its videos' frames; MediaUnavailable naming `where` (its row), column and URL
+    (also fai-rl-generate --image-column's)."""
     spec, data = spec_and_data
-    return [Image.open(io.BytesIO(image["bytes"])) for image in row_images(row, spec, data, f"row {number}")]
+    return [Image.open(io.BytesIO(image["bytes"])) for image in row_images(row, spec, data, where)]
 
 
 def failure(recipe, err: Exception) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fai_rl.algorithms._contract import MemoryProfile
-from fai_rl.config.schema import AlgorithmConfig, redefault, setting
+from fai_rl.config.schema import MEDIA_LIMITS, AlgorithmConfig, media_setting_problem, redefault, setting
 from fai_rl.data.templates import check_sft_templates
 from fai_rl.errors import ConfigError
 
@@ -21,8 +21,6 @@ OBJECTIVE = "eval_loss"
 HEADLINE = ["eval_loss", "eval_mean_token_accuracy"]
 TRAIN_REWARD = None
 MODEL_HEAD = "image_text"  # the contract's hook: the processor and the image-text model (fai_rl.models.loading)
-POSITIVE = ("image_fetch_timeout", "image_fetch_retries", "max_image_pixels", "video_fetch_timeout",
-            "video_fetch_retries", "video_num_frames", "video_fps")  # data settings that must be > 0 (retries >= 0)
 PATCH_DEFAULT = 14  # the vision patch side of Qwen-VL and most SigLIP/CLIP towers, when the model's is unknown
 
 
@@ -37,10 +35,10 @@ class Settings(AlgorithmConfig):
 def check(run) -> None:
     """FAI-RL's data templates parse; the media settings are in range; every dataset names its images or videos."""
     check_sft_templates(run.data)
-    for name in POSITIVE:
-        value = getattr(run.data, name)
-        if value is not None and (value < 0 or (value == 0 and not name.endswith("_retries"))):
-            raise ConfigError(f"'data.{name}' must be {'>= 0' if name.endswith('_retries') else '> 0'}, got {value}")
+    for name in MEDIA_LIMITS:
+        problem = media_setting_problem(name, getattr(run.data, name))
+        if problem:
+            raise ConfigError(f"'data.{name}' {problem}")
     for group in ("datasets", "eval_datasets"):
         for i, spec in enumerate(getattr(run.data, group)):
             if not spec.image_columns and not spec.video_columns:

@@ -15,7 +15,7 @@ from typing import Optional
 from omegaconf import OmegaConf
 
 from fai_rl.cli.seed_recipe import apply_overrides
-from fai_rl.config.schema import DataConfig
+from fai_rl.config.schema import MEDIA_LIMITS, DataConfig, media_setting_problem
 from fai_rl.config.typed import did_you_mean
 from fai_rl.errors import ConfigError
 
@@ -212,10 +212,10 @@ def _check_media(r: InferenceRecipe) -> None:
         value = getattr(r, key)
         if not isinstance(value, list) or not all(isinstance(c, str) and c for c in value):
             raise ConfigError(f"'{r.key(key)}' must be a list of column names, e.g. [image]; got {value!r}")
-    for name in (n for n in MEDIA_SETTINGS if not n.endswith("_cache_dir")):
-        value = getattr(r, name)
-        if value is not None and (value < 0 or (value == 0 and not name.endswith("_retries"))):
-            raise ConfigError(f"'{r.key(name)}' must be {'>= 0' if name.endswith('_retries') else '> 0'}, got {value}")
+    for name in MEDIA_LIMITS:
+        problem = media_setting_problem(name, getattr(r, name))
+        if problem:
+            raise ConfigError(f"'{r.key(name)}' {problem}")
     key = r.media_key
     if key is None:
         return

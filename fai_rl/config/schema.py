@@ -108,6 +108,18 @@ class DatasetSpec:
                                            "frames, given to the model as images after the row's images. []: none.")
 
 
+# the media settings of DataConfig with a range: counts, sizes and timeouts > 0, retries >= 0 (None: no limit)
+MEDIA_LIMITS = ("image_fetch_timeout", "image_fetch_retries", "max_image_pixels", "video_fetch_timeout",
+                "video_fetch_retries", "video_num_frames", "video_fps")
+
+
+def media_setting_problem(name: str, value) -> Optional[str]:
+    """Why a MEDIA_LIMITS setting's value is out of range ("must be > 0, got 0"), or None when it is fine."""
+    if value is not None and (value < 0 or (value == 0 and not name.endswith("_retries"))):
+        return f"must be {'>= 0' if name.endswith('_retries') else '> 0'}, got {value}"
+    return None
+
+
 @dataclass
 class DataConfig:
     datasets: List[DatasetSpec] = setting([], "Training datasets (at least one), combined into one.")

@@ -32,7 +32,8 @@ def test_dry_run_gpu8_zero3_offload(tmp_path):
     launch = [line for line in out.splitlines() if " launch " in line]
     assert len(launch) == 1
     for arg in ("--use_deepspeed", f"--deepspeed_config_file {tmp_path}/run/deepspeed.json", "--num_processes 8",
-                "--num_machines 1", "--mixed_precision bf16", f"-m fai_rl.training.worker {tmp_path}/run"):
+                "--num_machines 1", "--mixed_precision bf16", f"-m fai_rl.training.worker {tmp_path}/run",
+                "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True "):
         assert arg in launch[0], launch[0]
     assert "effective batch 64 = 2 per device x 4 accumulation x 8 processes" in out
     ds = _printed_json(out)
@@ -140,6 +141,7 @@ BAD_HARDWARE = [
     (["hardware=cpu2_zero3", "model.lora.enabled=true", "model.lora.merge_on_save=true"], "merge_on_save"),
     (["hardware=cpu2_zero2", "hardware.zero3_live_parameters=1000"], "hardware.zero3_live_parameters"),
     (["hardware=cpu2_zero3", "hardware.zero3_live_parameters=0"], "hardware.zero3_live_parameters"),
+    (["hardware=gpu", "hardware.cuda_alloc_conf=expandable_segments"], "hardware.cuda_alloc_conf"),
 ]
 
 

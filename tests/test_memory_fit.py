@@ -33,28 +33,53 @@ CHECK_JOBS = {
 }
 
 
-def check_job_estimate(job, tmp_path):
+def check_job_run(job, tmp_path, *extra):
     model = tmp_path / "check-model"
-    model.mkdir()
+    model.mkdir(parents=True)
     (model / "config.json").write_text(json.dumps(CHECK_MODEL))
-    settings, measured = CHECK_JOBS[job]
-    run = make_run(["demo=tiny", "hardware=gpu", "model.torch_dtype=bfloat16", f"model.base_model_name={model}",
-                    *settings], tmp_path)
-    return estimate(run).total / GiB, measured
+    return make_run(["demo=tiny", "hardware=gpu", "model.torch_dtype=bfloat16", f"model.base_model_name={model}",
+                     *CHECK_JOBS[job][0], *extra], tmp_path)
 
 
 def test_the_estimate_holds_at_the_measured_dpo_point(tmp_path):
-    estimated, measured = check_job_estimate("dpo", tmp_path)
+    estimated, measured = estimate(check_job_run("dpo", tmp_path)).total / GiB, CHECK_JOBS["dpo"][1]
     assert abs(estimated - measured) <= 0.25 * measured, (estimated, measured)
 
 
-@pytest.mark.xfail(strict=True, reason="GRPO's measured 62.0 GiB is not explained yet: the per-layer count of its "
-                                       "20,480-token training pass gives ~37 GiB; summary.json's peak_gpu_memory "
-                                       "(allocated vs reserved) on the next GPU check tells tensors from allocator "
-                                       "slack")
-def test_the_estimate_holds_at_the_measured_grpo_point(tmp_path):
-    estimated, measured = check_job_estimate("grpo", tmp_path)
-    assert abs(estimated - measured) <= 0.25 * measured, (estimated, measured)
+def test_the_estimate_holds_at_the_measured_grpo_point(tmp_path, monkeypatch):
+    """The check measured GRPO under PyTorch's default allocator, which after transformers' generate keeps ~24 GiB
+    of KV-cache segments reserved (nvidia-smi counts them): the tensors plus that trail meet the measured peak. With
+    fai-rl's default expandable segments there is no trail, and the fit check never counts one."""
+    monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF", raising=False)
+    est, measured = estimate(check_job_run("grpo", tmp_path / "default", "hardware.cuda_alloc_conf=null")), 62.0
+    shown = (est.total + est.cached) / GiB
+    assert abs(shown - measured) <= 0.25 * measured, (est.total / GiB, est.cached / GiB)
+    assert "nvidia-smi may show up to 24.0 GiB more" in est.line("cuda"), est.line("cuda")
+    expandable = estimate(check_job_run("grpo", tmp_path / "expandable"))
+    assert expandable.cached == 0 and expandable.total == est.total
+    assert "nvidia-smi" not in expandable.line("cuda")
+
+
+def test_the_allocator_setting_reaches_the_training_processes(tmp_path, monkeypatch):
+    from fai_rl.launch.commands import worker_env
+    from fai_rl.launch.preflight import check_allocator
+
+    monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF", raising=False)
+    gpus = make_run(["hardware=gpu8_zero2", "algorithm=grpo"], tmp_path)
+    assert worker_env(gpus, base={})["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"
+    assert "PYTORCH_CUDA_ALLOC_CONF" not in worker_env(make_run(["hardware=cpu2_ddp"], tmp_path), base={})
+    users = {"PYTORCH_CUDA_ALLOC_CONF": "max_split_size_mb:512"}
+    assert "PYTORCH_CUDA_ALLOC_CONF" not in worker_env(gpus, base=users)  # theirs is inherited as it is
+    monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "max_split_size_mb:512")
+    assert estimate(gpus).cached > 0  # and the estimate follows it
+    sleeping = make_run(["hardware=gpu8_zero2", "algorithm=grpo", "algorithm.generation.backend=vllm",
+                         "algorithm.generation.sleep_mode=true"], tmp_path)
+    monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF")
+    assert "PYTORCH_CUDA_ALLOC_CONF" not in worker_env(sleeping, base={})  # vLLM's memory pool refuses it
+    check_allocator(sleeping)
+    monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
+    with pytest.raises(ConfigError, match="algorithm.generation.sleep_mode"):
+        check_allocator(sleeping)
 
 
 @pytest.mark.gpu
@@ -78,6 +103,44 @@ def test_a_padded_batch_attends_on_a_fused_kernel():
     with sdpa_kernel(fused):
         model(input_ids=ids, attention_mask=mask).logits.float().mean().backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+GENERATE_PROBE = """
+import json, sys, torch
+from transformers import AutoModelForCausalLM, LlamaConfig
+shape, rows, prompt, new = json.loads(sys.argv[1]), *map(int, sys.argv[2:])
+model = AutoModelForCausalLM.from_config(LlamaConfig(**shape), attn_implementation="sdpa").to("cuda", torch.bfloat16)
+ids = torch.randint(3, shape["vocab_size"], (rows, prompt), device="cuda")
+torch.cuda.synchronize()
+before = torch.cuda.memory_reserved()
+model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True, max_new_tokens=new, min_new_tokens=new,
+               pad_token_id=0)
+print(torch.cuda.max_memory_reserved() - before)
+"""
+
+
+@pytest.mark.gpu
+def test_generate_leaves_the_modelled_trail_unless_segments_expand():
+    """transformers' generate at the check's GRPO point (64 rows, 64 + 256 tokens), 4 layers: under PyTorch's default
+    allocator the memory reserved while generating is generation_trail's; with expandable segments, about the cache."""
+    from fai_rl.launch.memory import generation_trail
+
+    layers, rows, prompt, new = 4, 64, 64, 256
+    shape = {k: v for k, v in CHECK_MODEL.items() if k not in ("model_type", "torch_dtype")}
+    shape["num_hidden_layers"] = layers
+
+    def reserved(conf):
+        proc = subprocess.run([sys.executable, "-c", GENERATE_PROBE, json.dumps(shape), str(rows), str(prompt),
+                               str(new)], env={**os.environ, "PYTORCH_CUDA_ALLOC_CONF": conf}, capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return int(proc.stdout.split()[-1])
+
+    modelled = generation_trail(rows, prompt, new, layers, shape["hidden_size"], 2)
+    cache = 2 * layers * rows * shape["hidden_size"] * (prompt + new) * 2
+    default, expanding = reserved("expandable_segments:False"), reserved("expandable_segments:True")
+    assert abs(default - modelled) <= 0.25 * modelled, (default / GiB, modelled / GiB)
+    assert expanding <= 2 * cache, (expanding / GiB, cache / GiB)
 
 
 def test_parameter_count_from_the_config_matches_the_loaded_model():

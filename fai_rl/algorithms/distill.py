@@ -73,7 +73,8 @@ def memory_profile(run) -> MemoryProfile:
     shares the student's shape); a row is prompt + completion, generated on this process."""
     return MemoryProfile(reference_model=True,
                          tokens_per_row=run.data.max_prompt_length + run.algorithm.max_completion_length,
-                         generated_rows=run.training.per_device_train_batch_size)
+                         generated_rows=run.training.per_device_train_batch_size,
+                         generated_tokens=run.algorithm.max_completion_length)
 
 
 def generation_server(run) -> None:

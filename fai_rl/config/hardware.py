@@ -35,6 +35,10 @@ def check_hardware(run) -> None:
                               f"{h.zero_stage}); remove it or set hardware.zero_stage=3")
         if h.zero3_live_parameters <= 0:
             raise ConfigError(f"'hardware.zero3_live_parameters' must be > 0, got {h.zero3_live_parameters}")
+    if h.cuda_alloc_conf is not None and not is_alloc_conf(h.cuda_alloc_conf):
+        raise ConfigError(f"'hardware.cuda_alloc_conf' must be PYTORCH_CUDA_ALLOC_CONF's 'key:value[,key:value...]' "
+                          f"(e.g. expandable_segments:True), or null for PyTorch's default; got "
+                          f"'{h.cuda_alloc_conf}'")
     if h.deepspeed_config is not None:
         stage = user_stage(read_user_config(h.deepspeed_config))
         if stage != h.zero_stage:
@@ -44,6 +48,11 @@ def check_hardware(run) -> None:
     if h.zero_stage == 3 and run.model.lora.merge_on_save:
         raise ConfigError("'model.lora.merge_on_save' merges on rank 0, which under ZeRO-3 holds only a shard; "
                           "use hardware.zero_stage=2 (or 0), or merge the saved adapter afterwards")
+
+
+def is_alloc_conf(text: str) -> bool:
+    items = [item.split(":") for item in text.split(",")]
+    return all(len(parts) == 2 and all(part.strip() for part in parts) for parts in items)
 
 
 def check_vllm_gpus(run) -> None:

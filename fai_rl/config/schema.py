@@ -313,6 +313,11 @@ class HardwareConfig:
         None, "A DeepSpeed JSON of your own, used in place of the generated one (its \"auto\" batch, clipping and "
               "precision values filled from the run; path relative to the launch directory); its ZeRO stage must "
               "equal zero_stage. null: generated from this section.")
+    cuda_alloc_conf: Optional[str] = setting(
+        "expandable_segments:True", "On CUDA: PYTORCH_CUDA_ALLOC_CONF of the training processes (that variable, "
+        "when set, wins; a colocated vLLM in sleep mode keeps PyTorch's default). Expandable segments let freed "
+        "memory merge, so transformers' generate, whose KV cache is reallocated one token longer each step, leaves "
+        "no GiBs cached that training cannot reuse (docs/scaling.md). null: PyTorch's default allocator.")
     check_memory: bool = setting(True, "On CUDA: refuse a run whose per-rank memory estimate (printed at launch) "
                                        "exceeds a GPU's memory, naming settings that would fit; false: start anyway.")
     dry_run: bool = setting(False, "Print the launch command(s) and the DeepSpeed config; train nothing.")

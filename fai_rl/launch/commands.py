@@ -14,6 +14,7 @@ from fai_rl.config.derived import gpu_split, precision
 from fai_rl.config.schema import RunConfig
 from fai_rl.errors import ConfigError
 from fai_rl.launch import deepspeed
+from fai_rl.launch.memory import allocator_env
 from fai_rl.storage.cache import cache_dir
 
 DEFAULT_PORT = 29500
@@ -93,8 +94,9 @@ def launch_argv(run: RunConfig, rdzv: Rendezvous, machine_rank: Optional[int] = 
 
 def worker_env(run: RunConfig, base: Mapping[str, str] = os.environ) -> dict:
     """Variables the workers need beyond the inherited ones: the package on the path, a compile cache, live output
-    with each line prefixed by its rank."""
-    extra = {"PYTHONUNBUFFERED": "1", "TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE": RANK_LINE_PREFIX}
+    with each line prefixed by its rank, the CUDA allocator's settings."""
+    extra = {"PYTHONUNBUFFERED": "1", "TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE": RANK_LINE_PREFIX,
+             **allocator_env(run, base)}
     package_root = str(Path(__file__).resolve().parent.parent.parent)
     paths = [p for p in base.get("PYTHONPATH", "").split(os.pathsep) if p]
     if package_root not in paths:

@@ -28,13 +28,14 @@ def examples_per_row(settings) -> int:
 def memory_profile(run, reference_model: bool) -> MemoryProfile:
     """A reference model as the algorithm says; a full-length row is prompt + completion; a generation round holds
     the KV cache of every completion it generates on this process."""
-    a, t = run.algorithm, run.training
+    a, t, g = run.algorithm, run.training, run.algorithm.generation
     steps, _ = steps_per_generation(run)
-    rows = (a.generation.batch_size // run.world_size if a.generation.batch_size
-            else t.per_device_train_batch_size * steps)
+    rows = g.batch_size // run.world_size if g.batch_size else t.per_device_train_batch_size * steps
     return MemoryProfile(reference_model=reference_model,
                          tokens_per_row=run.data.max_prompt_length + a.max_completion_length,
-                         generated_rows=rows, vllm_share=colocated_share(a.generation))
+                         generated_rows=rows, vllm_share=colocated_share(g),
+                         generated_tokens=a.max_completion_length if g.backend == "hf" else 0,
+                         default_allocator=g.backend == "vllm" and g.vllm_mode == "colocate" and g.sleep_mode)
 
 
 def generation_server(run) -> Optional[GenerationServer]:

@@ -62,7 +62,6 @@ def test_the_estimate_holds_at_the_measured_grpo_point(tmp_path, monkeypatch):
 
 def test_the_allocator_setting_reaches_the_training_processes(tmp_path, monkeypatch):
     from fai_rl.launch.commands import worker_env
-    from fai_rl.launch.preflight import check_allocator
 
     monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF", raising=False)
     gpus = make_run(["hardware=gpu8_zero2", "algorithm=grpo"], tmp_path)
@@ -72,14 +71,14 @@ def test_the_allocator_setting_reaches_the_training_processes(tmp_path, monkeypa
     assert "PYTORCH_CUDA_ALLOC_CONF" not in worker_env(gpus, base=users)  # theirs is inherited as it is
     monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "max_split_size_mb:512")
     assert estimate(gpus).cached > 0  # and the estimate follows it
-    sleeping = make_run(["hardware=gpu8_zero2", "algorithm=grpo", "algorithm.generation.backend=vllm",
-                         "algorithm.generation.sleep_mode=true"], tmp_path)
     monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF")
-    assert "PYTORCH_CUDA_ALLOC_CONF" not in worker_env(sleeping, base={})  # vLLM's memory pool refuses it
-    check_allocator(sleeping)
+    colocated = ["hardware=gpu8_zero2", "algorithm=grpo", "algorithm.generation.backend=vllm"]
+    assert "PYTORCH_CUDA_ALLOC_CONF" not in worker_env(make_run(colocated, tmp_path), base={})  # vLLM's allocator
+    sleeping = [*colocated, "algorithm.generation.sleep_mode=true"]
+    make_run(sleeping, tmp_path)
     monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
-    with pytest.raises(ConfigError, match="algorithm.generation.sleep_mode"):
-        check_allocator(sleeping)
+    with pytest.raises(ConfigError, match="'algorithm.generation.sleep_mode' runs vLLM on its own memory pool"):
+        make_run(sleeping, tmp_path)
 
 
 @pytest.mark.gpu

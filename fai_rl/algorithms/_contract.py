@@ -30,7 +30,7 @@ class MemoryProfile:
     generated_rows: int = 0  # examples generated per round on one process, their KV cache held at once (GRPO)
     vllm_share: float = 0.0  # share of each training GPU's memory a colocated vLLM keeps while the model trains
     generated_tokens: int = 0  # tokens per row transformers' generate appends, its KV cache reallocated at each one
-    default_allocator: bool = False  # a colocated vLLM in sleep mode: its memory pool refuses expandable segments
+    default_allocator: bool = False  # a colocated vLLM: its processes keep PyTorch's default CUDA allocator
 
 
 @dataclass(frozen=True)

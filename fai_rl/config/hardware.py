@@ -7,6 +7,7 @@ from pathlib import Path
 from fai_rl.errors import ConfigError
 
 ADAMW_OPTIMS = ("adamw_torch", "adamw_torch_fused", "adamw_hf", "adamw")
+ALLOC_CONF = "PYTORCH_CUDA_ALLOC_CONF"  # torch's CUDA caching allocator settings, read when CUDA starts
 
 
 def check_hardware(run) -> None:
@@ -53,6 +54,11 @@ def check_hardware(run) -> None:
 def is_alloc_conf(text: str) -> bool:
     items = [item.split(":") for item in text.split(",")]
     return all(len(parts) == 2 and all(part.strip() for part in parts) for parts in items)
+
+
+def expandable(conf) -> bool:
+    """Whether an allocator setting (None: PyTorch's default) turns expandable segments on."""
+    return "expandable_segments:true" in (conf or "").replace(" ", "").lower()
 
 
 def check_vllm_gpus(run) -> None:

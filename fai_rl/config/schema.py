@@ -315,7 +315,7 @@ class HardwareConfig:
               "equal zero_stage. null: generated from this section.")
     cuda_alloc_conf: Optional[str] = setting(
         "expandable_segments:True", "On CUDA: PYTORCH_CUDA_ALLOC_CONF of the training processes (that variable, "
-        "when set, wins; a colocated vLLM in sleep mode keeps PyTorch's default). Expandable segments let freed "
+        "when set, wins; beside a colocated vLLM, PyTorch's default is kept). Expandable segments let freed "
         "memory merge, so transformers' generate, whose KV cache is reallocated one token longer each step, leaves "
         "no GiBs cached that training cannot reuse (docs/scaling.md). null: PyTorch's default allocator.")
     check_memory: bool = setting(True, "On CUDA: refuse a run whose per-rank memory estimate (printed at launch) "

@@ -21,7 +21,6 @@ from fai_rl.launch.dry_run import describe
 from fai_rl.launch.generation_server import serve
 from fai_rl.launch.memory import allocator_env, checkpoint_bytes, memory_line
 from fai_rl.launch.preflight import (
-    check_allocator,
     check_data_files,
     check_free_space,
     check_gpus,
@@ -58,10 +57,9 @@ def launch(run: RunConfig) -> dict:
     if run.resuming:
         resolve_resume(run.training.resume, run.training.output_dir)  # a named checkpoint that is not there
     check_data_files(run)
+    if not launched(run):
+        os.environ.update(allocator_env(run))  # CUDA only; torch reads it once, when CUDA starts (in check_gpus)
     if run.hardware.device == "cuda":
-        check_allocator(run)
-        if not launched(run):
-            os.environ.update(allocator_env(run))  # read once, when torch's CUDA allocator starts (in check_gpus)
         check_gpus(run)
     if not launched(run):
         from fai_rl.training.pipeline import train  # heavy: torch and TRL load only when this process trains

@@ -13,6 +13,7 @@ from typing import Mapping, Optional
 from fai_rl import algorithms
 from fai_rl.algorithms import MemoryProfile
 from fai_rl.config.derived import precision
+from fai_rl.config.hardware import ALLOC_CONF, expandable
 from fai_rl.config.schema import RunConfig
 from fai_rl.models.shape import DTYPE_BYTES, Shape, model_shape
 
@@ -20,7 +21,6 @@ GiB = 2 ** 30
 CPU_RUNTIME = int(0.55 * GiB)  # one process with Python, torch, transformers, TRL imported (bench: tiny-model runs)
 CUDA_RUNTIME = 1 * GiB         # per GPU: CUDA context, kernels, caching-allocator slack
 ZERO3_LIVE_DEFAULT = int(1e9)  # DeepSpeed's stage3_max_live_parameters when hardware.zero3_live_parameters is null
-ALLOC_CONF = "PYTORCH_CUDA_ALLOC_CONF"
 MiB = 2 ** 20
 OWN_SEGMENT = 10 * MiB  # PyTorch's caching allocator: a request this large gets a segment of its own,
 SEGMENT_ROUND = 2 * MiB  # rounded up to this
@@ -121,7 +121,7 @@ def estimate_for(run: RunConfig, shape: Shape) -> Estimate:
 
 def allocator_conf(run: RunConfig, env: Mapping[str, str] = os.environ) -> Optional[str]:
     """The PYTORCH_CUDA_ALLOC_CONF the training processes run with: the variable where it is set (the user's), else
-    hardware.cuda_alloc_conf on CUDA unless the algorithm needs PyTorch's default allocator; None: the default."""
+    hardware.cuda_alloc_conf on CUDA unless the algorithm keeps PyTorch's default allocator; None: the default."""
     if ALLOC_CONF in env:
         return env[ALLOC_CONF]
     if run.hardware.device != "cuda" or algorithms.load(run.algorithm.trainer).memory_profile(run).default_allocator:
@@ -133,10 +133,6 @@ def allocator_env(run: RunConfig, env: Mapping[str, str] = os.environ) -> dict:
     """The variable to add to the training processes' environment (none when it is set already or not wanted)."""
     conf = allocator_conf(run, env)
     return {ALLOC_CONF: conf} if conf is not None and ALLOC_CONF not in env else {}
-
-
-def expandable(conf: Optional[str]) -> bool:
-    return "expandable_segments:true" in (conf or "").replace(" ", "").lower()
 
 
 def generation_trail(rows: int, prompt: int, generated: int, layers: int, kv_dim: int, a: int) -> int:

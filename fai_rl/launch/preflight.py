@@ -2,16 +2,14 @@
 accident, room for a checkpoint and the final model) and, for a GPU run, the GPUs and their memory."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-from fai_rl import algorithms
 from fai_rl.config.paths import holds_finished_model
 from fai_rl.config.schema import RunConfig
 from fai_rl.data.files import check_present, local_file
 from fai_rl.errors import ConfigError
-from fai_rl.launch.memory import ALLOC_CONF, GiB, billions, estimate, expandable, fitting_changes, gib
+from fai_rl.launch.memory import GiB, billions, estimate, fitting_changes, gib
 from fai_rl.models.shape import model_shape
 
 GB = 1e9
@@ -54,15 +52,6 @@ def check_data_files(run: RunConfig) -> None:
         path = local_file(spec)
         if path is not None:
             check_present(path)
-
-
-def check_allocator(run: RunConfig) -> None:
-    """A colocated vLLM in sleep mode allocates through its own memory pool, which refuses expandable segments."""
-    if expandable(os.environ.get(ALLOC_CONF)) and \
-            algorithms.load(run.algorithm.trainer).memory_profile(run).default_allocator:
-        raise ConfigError(f"{ALLOC_CONF}={os.environ[ALLOC_CONF]} in the environment: vLLM's sleep mode "
-                          "(algorithm.generation.sleep_mode=true) cannot run with expandable segments; unset the "
-                          "variable or set algorithm.generation.sleep_mode=false")
 
 
 def check_gpus(run: RunConfig) -> None:

@@ -35,7 +35,7 @@ def memory_profile(run, reference_model: bool) -> MemoryProfile:
                          tokens_per_row=run.data.max_prompt_length + a.max_completion_length,
                          generated_rows=rows, vllm_share=colocated_share(g),
                          generated_tokens=a.max_completion_length if g.backend == "hf" else 0,
-                         default_allocator=g.backend == "vllm" and g.vllm_mode == "colocate" and g.sleep_mode)
+                         default_allocator=g.backend == "vllm" and g.vllm_mode == "colocate")
 
 
 def generation_server(run) -> Optional[GenerationServer]:

@@ -14,6 +14,7 @@ from typing import Literal, Mapping, Optional
 
 from fai_rl.algorithms._contract import GenerationServer
 from fai_rl.config.derived import gpu_split
+from fai_rl.config.hardware import ALLOC_CONF, expandable
 from fai_rl.config.paths import BUILTIN_PREFIX
 from fai_rl.config.schema import setting
 from fai_rl.errors import ConfigError
@@ -86,6 +87,11 @@ def check_generation(run) -> None:
     if g.tensor_parallel_size <= 0:
         raise ConfigError(f"'{where}.tensor_parallel_size' must be > 0, got {g.tensor_parallel_size}")
     if g.vllm_mode == "colocate":
+        if g.sleep_mode and expandable(os.environ.get(ALLOC_CONF)):
+            raise ConfigError(f"'{where}.sleep_mode' runs vLLM on its own memory pool, which refuses the "
+                              f"{ALLOC_CONF}={os.environ[ALLOC_CONF]} set in the environment: unset the variable "
+                              f"(fai-rl keeps PyTorch's default allocator beside a colocated vLLM) or set "
+                              f"{where}.sleep_mode=false")
         processes = h.num_processes - h.vllm_gpus
         if processes % g.tensor_parallel_size:
             raise ConfigError(f"'{where}.tensor_parallel_size' ({g.tensor_parallel_size}) must divide the training "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 
 import pytest
 import yaml
@@ -48,17 +49,21 @@ def persona_recipe(tmp_path, **model):
                 system_prompt=PERSONA_PROMPT, temperature=1.0, top_p=0.9, max_new_tokens=8, do_sample=True)
 
 
-def test_an_inference_recipe_over_a_local_csv_writes_a_response_per_row(tmp_path, capsys):
+def test_an_inference_recipe_over_a_local_csv_writes_a_response_per_row(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("PYTORCH_CUDA_ALLOC_CONF", raising=False)
     recipe = write_recipe(tmp_path / "r.yaml", "inference", **persona_recipe(tmp_path, model_path="builtin:tiny"))
     assert inference_main(["--recipe", recipe, "inference.max_new_tokens=6"]) == 0
+    assert os.environ["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"  # for transformers' generate on CUDA
     rows = read_csv(tmp_path / "out" / "run-infer.csv")
     assert [r["persona"] for r in rows] == [f"persona {i}" for i in range(4)]
     assert list(rows[0]) == ["persona", "prompt", "response"]  # the input columns the prompt used, then the answer
     answers = [json.loads(line) for line in (tmp_path / "out" / "run-infer.csv.answers.jsonl").read_text().splitlines()]
     assert len(answers) == 4 and all(a["error"] is None for a in answers)  # every row answered (the tiny model's
     assert [r["response"] for r in rows] == [a["response"] for a in answers]  # answer may be empty: it can stop at once)
+    monkeypatch.setenv("PYTORCH_CUDA_ALLOC_CONF", "max_split_size_mb:256")
     assert inference_main(["--recipe", recipe, "inference.max_new_tokens=6"]) == 0  # the same recipe again
     assert "4 of 4 rows already answered, 0 to ask" in capsys.readouterr().out
+    assert os.environ["PYTORCH_CUDA_ALLOC_CONF"] == "max_split_size_mb:256"  # the user's setting is kept
     assert read_csv(tmp_path / "out" / "run-infer.csv") == rows
 
 

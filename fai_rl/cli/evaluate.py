@@ -9,6 +9,7 @@ algorithm's reward functions on greedy generations.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from fai_rl.cli.hydra_app import run_hydra
 from fai_rl.config.run_files import RunFiles
 from fai_rl.config.validate import validate
 from fai_rl.errors import ConfigError
+from fai_rl.launch.memory import allocator_env
 
 PROG = "fai-rl-eval"
 SECTIONS = ("model", "data", "algorithm", "hardware", "evaluation")  # what evaluating a saved model reads
@@ -33,6 +35,7 @@ def table(metrics: dict) -> str:
 def task(cfg: DictConfig):
     try:
         run = validate(cfg)
+        os.environ.update(allocator_env(run))  # on CUDA, before torch loads: as the training processes run
         from fai_rl.training.evaluate_saved import evaluate_saved  # heavy: torch loads once the config is good
 
         metrics = evaluate_saved(run)

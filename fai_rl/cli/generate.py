@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from fai_rl.cli.entry import console_script
+from fai_rl.config.hardware import prefer_expandable_segments
 from fai_rl.config.schema import HardwareConfig, ModelConfig
 
 PROG = "fai-rl-generate"
@@ -44,6 +45,7 @@ def parse_args(argv=None):
 @console_script(PROG)
 def main(argv=None) -> int:
     args = parse_args(argv)
+    prefer_expandable_segments()
     # heavy: datasets, torch and transformers load only once the arguments parsed
     from fai_rl.data.prompt_file import read_prompts
     from fai_rl.models.generation import generate, render

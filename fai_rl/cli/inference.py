@@ -9,6 +9,7 @@ import sys
 
 from fai_rl.cli import inference_recipe
 from fai_rl.cli.entry import console_script
+from fai_rl.config.hardware import prefer_expandable_segments
 
 PROG = "fai-rl-inference"
 
@@ -25,6 +26,8 @@ def parser(prog: str, section: str) -> argparse.ArgumentParser:
 def run(prog: str, section: str, argv=None) -> int:
     args = parser(prog, section).parse_args(sys.argv[1:] if argv is None else argv)
     recipe = inference_recipe.load(args.config, section, args.overrides)
+    if recipe.engine != "vllm":  # vLLM allocates its KV cache once, on PyTorch's default allocator
+        prefer_expandable_segments()
     if section == "evaluation":
         from fai_rl.inference.evaluate import run_evaluation  # heavy: datasets, and torch for local models
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from fai_rl.errors import ConfigError
 
 ADAMW_OPTIMS = ("adamw_torch", "adamw_torch_fused", "adamw_hf", "adamw")
 ALLOC_CONF = "PYTORCH_CUDA_ALLOC_CONF"  # torch's CUDA caching allocator settings, read when CUDA starts
+DEFAULT_ALLOC_CONF = "expandable_segments:True"  # hardware.cuda_alloc_conf's default (docs/scaling.md)
 
 
 def check_hardware(run) -> None:
@@ -54,6 +56,13 @@ def check_hardware(run) -> None:
 def is_alloc_conf(text: str) -> bool:
     items = [item.split(":") for item in text.split(",")]
     return all(len(parts) == 2 and all(part.strip() for part in parts) for parts in items)
+
+
+def prefer_expandable_segments(env=os.environ) -> None:
+    """For a process about to generate with transformers' generate, before torch loads: PyTorch's CUDA allocator with
+    expandable segments, so the KV cache that grows every token leaves nothing cached behind (docs/scaling.md),
+    unless PYTORCH_CUDA_ALLOC_CONF is set (the user's wins)."""
+    env.setdefault(ALLOC_CONF, DEFAULT_ALLOC_CONF)
 
 
 def expandable(conf) -> bool:

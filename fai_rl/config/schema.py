@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import List, Literal, Optional, Union
 
+from fai_rl.config.hardware import DEFAULT_ALLOC_CONF
+
 MISSING = "???"
 GPU_WATCHDOG_S = 1800.0  # training.watchdog_s when null on CUDA: far above any step of the GPU presets
 
@@ -314,7 +316,7 @@ class HardwareConfig:
               "precision values filled from the run; path relative to the launch directory); its ZeRO stage must "
               "equal zero_stage. null: generated from this section.")
     cuda_alloc_conf: Optional[str] = setting(
-        "expandable_segments:True", "On CUDA: PYTORCH_CUDA_ALLOC_CONF of the training processes (that variable, "
+        DEFAULT_ALLOC_CONF, "On CUDA: PYTORCH_CUDA_ALLOC_CONF of the training processes (that variable, "
         "when set, wins; beside a colocated vLLM, PyTorch's default is kept). Expandable segments let freed "
         "memory merge, so transformers' generate, whose KV cache is reallocated one token longer each step, leaves "
         "no GiBs cached that training cannot reuse (docs/scaling.md). null: PyTorch's default allocator.")

@@ -61,6 +61,18 @@ def write_jsonl(path: Path, rows) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def allocator_setting_per_test():
+    """fai-rl's generating CLIs set PYTORCH_CUDA_ALLOC_CONF for their process: one run in-process by a test must not
+    hand it to the tests after it (where it would read as the user's setting)."""
+    before = os.environ.get("PYTORCH_CUDA_ALLOC_CONF")
+    yield
+    if before is None:
+        os.environ.pop("PYTORCH_CUDA_ALLOC_CONF", None)
+    else:
+        os.environ["PYTORCH_CUDA_ALLOC_CONF"] = before
+
+
 @pytest.fixture
 def tmp_cwd(tmp_path, monkeypatch):
     """Run inside tmp_path so logs/, models/ and runs/ land there."""

@@ -13,7 +13,7 @@ from typing import Mapping, Optional
 from fai_rl import algorithms
 from fai_rl.algorithms import MemoryProfile
 from fai_rl.config.derived import precision
-from fai_rl.config.hardware import ALLOC_CONF, expandable
+from fai_rl.config.hardware import ALLOC_CONF, DEFAULT_ALLOC_CONF, expandable
 from fai_rl.config.schema import RunConfig
 from fai_rl.models.shape import DTYPE_BYTES, Shape, model_shape
 
@@ -48,7 +48,7 @@ class Estimate:
             host += f"; + the colocated vLLM's {self.vllm_share:.0%} of each GPU's memory"
         cached = (f"; nvidia-smi may show up to {gib(self.cached)} GiB more: PyTorch's default allocator keeps it "
                   f"cached after transformers' generate, released when memory runs short "
-                  f"({ALLOC_CONF}=expandable_segments:True avoids it)") if self.cached >= GiB / 200 else ""
+                  f"({ALLOC_CONF}={DEFAULT_ALLOC_CONF} avoids it)") if self.cached >= GiB / 200 else ""
         return (f"memory per rank ≈ {gib(self.total)} GiB on {where} ({parts} GiB){host}; for "
                 f"{billions(self.shape.parameters)} parameters ({billions(self.trainable)} trained) from "
                 f"{self.shape.source}{cached}")
@@ -109,13 +109,14 @@ def estimate_for(run: RunConfig, shape: Shape) -> Estimate:
     reference = profile.reference_model and not m.lora.enabled  # LoRA: the base model is the reference
     est.device["reference"] = frozen_weights / (n if stage == 3 else 1) if reference else 0
     est.device["reward models"] = reward_model_weights(run)
-    est.device["activations"] = activations(run, profile, shape, 2 if mixed or w == 2 or quantized else 4)
+    a = 2 if mixed or w == 2 or quantized else 4  # bytes per activation
+    est.device["activations"] = activations(run, profile, shape, a)
     est.device["runtime"] = CUDA_RUNTIME if h.device == "cuda" else CPU_RUNTIME
     est.vllm_share = profile.vllm_share
     if h.device == "cuda" and profile.generated_tokens and not expandable(allocator_conf(run)):
         prompt = profile.tokens_per_row - profile.generated_tokens
         est.cached = generation_trail(profile.generated_rows, prompt, profile.generated_tokens, shape.layers,
-                                      shape.kv_dim, 2 if mixed or w == 2 or quantized else 4)
+                                      shape.kv_dim, a)
     return est
 
 
